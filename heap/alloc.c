@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Allocation in the managed region: per-thread mimalloc heaps bound to the
+ * region's arena, routing of frees by address, runtime threads sent to the
+ * private allocator, and heap statistics.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <mimalloc.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "heap.h"
+#include "prim.h"
+
+/* Per-thread state. Counters are thread-local and summed on demand, so the
+ * fast path touches no shared cache line. */
+struct heap_tls {
+	mi_heap_t *heap;  /* NULL until the thread's first allocation */
+	int runtime;      /* > 0: a runtime thread (private allocator) */
+	mi_heap_t *saved; /* the heap put aside while a runtime thread */
+	bool listed;      /* on the thread list */
+	uint64_t allocs;
+	uint64_t frees;
+	int64_t live;     /* bytes, since the last fold (tracking only) */
+	uintptr_t high;   /* highest region address handed out (tracking) */
+	struct heap_tls *next, *prev;
+};
+
+static FM_TLS struct heap_tls tls;
+
+static struct heap_tls *thread_list;
+static int list_lock_word;
+static pthread_key_t exit_key;
+
+/* Counts of threads that have exited, and byte tracking. */
+static struct {
+	uint64_t allocs, frees, threads, foreign, discarded;
+	int64_t live, live_peak;
+	uintptr_t high;
+} g;
+static bool track_bytes;
+
+/* Bytes a thread may drift before it folds into the global count: bounds
+ * the error of live_peak at this much per thread. */
+#define TRACK_FOLD ((int64_t)256 << 10)
+
+static void list_lock(void)
+{
+	while (__atomic_exchange_n(&list_lock_word, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void list_unlock(void)
+{
+	__atomic_store_n(&list_lock_word, 0, __ATOMIC_RELEASE);
+}
+
+static void fold_live(void)
+{
+	int64_t now = __atomic_add_fetch(&g.live, tls.live, __ATOMIC_RELAXED);
+	int64_t peak = __atomic_load_n(&g.live_peak, __ATOMIC_RELAXED);
+
+	tls.live = 0;
+	while (now > peak &&
+	       !__atomic_compare_exchange_n(&g.live_peak, &peak, now, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	uintptr_t high = __atomic_load_n(&g.high, __ATOMIC_RELAXED);
+	while (tls.high > high &&
+	       !__atomic_compare_exchange_n(&g.high, &high, tls.high, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Out of line: keeps the allocation fast path short. */
+static void __attribute__((noinline)) track_alloc(void *p)
+{
+	uintptr_t end = (uintptr_t)p + mi_usable_size(p);
+
+	tls.live += (int64_t)mi_usable_size(p);
+	if (end > tls.high)
+		tls.high = end;
+	if (tls.live > TRACK_FOLD || tls.live < -TRACK_FOLD)
+		fold_live();
+}
+
+static void __attribute__((noinline)) track_free(size_t n)
+{
+	tls.live -= (int64_t)n;
+	if (tls.live > TRACK_FOLD || tls.live < -TRACK_FOLD)
+		fold_live();
+}
+
+/* Thread exit, run by our pthread key after mimalloc's own key (created
+ * first, so run first) has deleted the thread's heap. */
+static void thread_exit(void *arg)
+{
+	(void)arg;
+	if (track_bytes)
+		fold_live();
+	list_lock();
+	__atomic_fetch_add(&g.allocs, tls.allocs, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g.frees, tls.frees, __ATOMIC_RELAXED);
+	tls.allocs = tls.frees = 0;
+	if (tls.listed) {
+		if (tls.prev)
+			tls.prev->next = tls.next;
+		else
+			thread_list = tls.next;
+		if (tls.next)
+			tls.next->prev = tls.prev;
+		tls.listed = false;
+	}
+	list_unlock();
+	tls.heap = NULL;
+}
+
+int heap_attach(void)
+{
+	mi_heap_t *h;
+
+	if (tls.heap)
+		return 0;
+	h = mi_heap_new_in_arena(heap_region_arena());
+	if (h == NULL)
+		return -ENOMEM;
+	tls.heap = h;
+	if (!tls.listed) {
+		list_lock();
+		tls.prev = NULL;
+		tls.next = thread_list;
+		if (thread_list)
+			thread_list->prev = &tls;
+		thread_list = &tls;
+		tls.listed = true;
+		g.threads++;
+		list_unlock();
+	}
+	/* a non-NULL value makes the key's destructor run at thread exit */
+	pthread_setspecific(exit_key, &tls);
+	return 0;
+}
+
+/* After fork only the forking thread exists: the others' TLS blocks may be
+ * reused by the child's next threads, so they leave the list, their counts
+ * kept. */
+static void child_after_fork(void)
+{
+	struct heap_tls *t, *next;
+
+	for (t = thread_list; t; t = next) {
+		next = t->next;
+		if (t == &tls)
+			continue;
+		g.allocs += t->allocs;
+		g.frees += t->frees;
+		g.live += t->live;
+	}
+	thread_list = tls.listed ? &tls : NULL;
+	tls.prev = tls.next = NULL;
+	list_lock_word = 0;
+	heap_priv_postfork();
+}
+
+static void parent_after_fork(void)
+{
+	list_unlock();
+	heap_priv_postfork();
+}
+
+static void before_fork(void)
+{
+	heap_priv_prefork();
+	list_lock();
+}
+
+int heap_init_threads(void)
+{
+	int rc;
+
+	/* mimalloc creates its thread-exit key when it first sees a thread;
+	 * ours must come after it (destructors run in key order). */
+	mi_thread_init();
+	rc = pthread_key_create(&exit_key, thread_exit);
+	if (rc)
+		return -rc;
+	rc = pthread_atfork(before_fork, parent_after_fork, child_after_fork);
+	return -rc;
+}
+
+static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
+{
+	void *p;
+
+	if (tls.runtime)
+		return heap_priv_alloc(n, align);
+	if (heap_attach()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = align ? mi_heap_malloc_aligned(tls.heap, n, align)
+		  : mi_heap_malloc(tls.heap, n);
+	if (p == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	tls.allocs++;
+	if (FM_UNLIKELY(track_bytes))
+		track_alloc(p);
+	return p;
+}
+
+void *heap_malloc(size_t n)
+{
+	mi_heap_t *h = tls.heap;
+	void *p;
+
+	if (FM_UNLIKELY(h == NULL))
+		return malloc_slow(n, n >= HEAP_LARGE ? HEAP_PAGE : 0);
+	if (FM_LIKELY(n < HEAP_LARGE))
+		p = mi_heap_malloc(h, n);
+	else
+		p = mi_heap_malloc_aligned(h, n, HEAP_PAGE);
+	if (FM_UNLIKELY(p == NULL)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	tls.allocs++;
+	if (FM_UNLIKELY(track_bytes))
+		track_alloc(p);
+	return p;
+}
+
+void *heap_zalloc(size_t n)
+{
+	mi_heap_t *h = tls.heap;
+	void *p;
+
+	if (FM_UNLIKELY(h == NULL || n >= HEAP_LARGE)) {
+		p = heap_malloc(n);
+		/* fresh region memory is zero, but a reused block is not */
+		if (p)
+			memset(p, 0, n);
+		return p;
+	}
+	p = mi_heap_zalloc(h, n);
+	if (FM_UNLIKELY(p == NULL)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	tls.allocs++;
+	if (FM_UNLIKELY(track_bytes))
+		track_alloc(p);
+	return p;
+}
+
+void *heap_memalign(size_t align, size_t n)
+{
+	mi_heap_t *h = tls.heap;
+	void *p;
+
+	if (n >= HEAP_LARGE && align < HEAP_PAGE)
+		align = HEAP_PAGE;
+	if (FM_UNLIKELY(h == NULL))
+		return malloc_slow(n, align);
+	p = mi_heap_malloc_aligned(h, n, align);
+	if (FM_UNLIKELY(p == NULL)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	tls.allocs++;
+	if (FM_UNLIKELY(track_bytes))
+		track_alloc(p);
+	return p;
+}
+
+size_t heap_usable(const void *p)
+{
+	if (heap_in_region(p))
+		return mi_usable_size(p);
+	if (heap_priv_owns(p))
+		return heap_priv_usable(p);
+	if (heap_boot_owns(p))
+		return heap_boot_usable(p);
+	return 0;
+}
+
+void *heap_realloc(void *p, size_t n)
+{
+	size_t old = heap_usable(p);
+	void *q;
+
+	if (heap_priv_owns(p) && tls.runtime) {
+		if (n <= old)
+			return p;
+	} else if (heap_in_region(p) && n <= old && n >= old / 2 &&
+		   (n < HEAP_LARGE || ((uintptr_t)p & (HEAP_PAGE - 1)) == 0)) {
+		/* fits, not wasting more than half, alignment rule kept */
+		return p;
+	}
+	q = heap_malloc(n);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	heap_free(p);
+	return q;
+}
+
+/* Drops the pages of a large block, keeping the first: mimalloc links the
+ * freed block through its first word. Before mi_free, so no other thread
+ * can have the block yet. */
+static void discard_large(void *p, size_t usable)
+{
+	uintptr_t from = (uintptr_t)p + HEAP_PAGE;
+	uintptr_t to = ((uintptr_t)p + usable) & ~(uintptr_t)(HEAP_PAGE - 1);
+
+	if (to > from && prim_discard((void *)from, to - from) == 0)
+		__atomic_fetch_add(&g.discarded, to - from, __ATOMIC_RELAXED);
+}
+
+bool heap_free(void *p)
+{
+	if (FM_LIKELY(heap_in_region(p))) {
+		/* large blocks are page aligned; small ones rarely are */
+		if (((uintptr_t)p & (HEAP_PAGE - 1)) == 0 || track_bytes) {
+			size_t n = mi_usable_size(p);
+			if (n >= HEAP_DISCARD_MIN)
+				discard_large(p, n);
+			if (track_bytes)
+				track_free(n);
+		}
+		tls.frees++;
+		mi_free(p);
+		return true;
+	}
+	if (heap_priv_owns(p)) {
+		heap_priv_free(p);
+		return true;
+	}
+	/* bootstrap blocks are few and small: never reused */
+	return heap_boot_owns(p);
+}
+
+void heap_runtime_enter(void)
+{
+	/* with no heap, every allocation takes the slow path, which routes
+	 * runtime threads to the private allocator */
+	if (tls.runtime++ == 0) {
+		tls.saved = tls.heap;
+		tls.heap = NULL;
+	}
+}
+
+void heap_runtime_leave(void)
+{
+	FM_BUG_ON(tls.runtime <= 0);
+	if (--tls.runtime == 0) {
+		tls.heap = tls.saved;
+		tls.saved = NULL;
+	}
+}
+
+bool heap_is_runtime_thread(void)
+{
+	return tls.runtime > 0;
+}
+
+void heap_stats_track(bool on)
+{
+	track_bytes = on;
+}
+
+void heap_count_foreign(void)
+{
+	__atomic_fetch_add(&g.foreign, 1, __ATOMIC_RELAXED);
+}
+
+void heap_stats_get(struct heap_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (track_bytes)
+		fold_live();
+	list_lock();
+	s->allocs = g.allocs;
+	s->frees = g.frees;
+	for (struct heap_tls *t = thread_list; t; t = t->next) {
+		s->allocs += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
+		s->frees += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
+	}
+	s->threads = g.threads;
+	list_unlock();
+	s->live = g.live > 0 ? (uint64_t)g.live : 0;
+	s->live_peak = (uint64_t)g.live_peak;
+	s->region_high = g.high > heap_region_base ? g.high - heap_region_base
+						   : 0;
+	s->discarded = g.discarded;
+	s->foreign_frees = g.foreign;
+	s->private_bytes = heap_priv_bytes();
+	s->boot_bytes = heap_boot_used();
+}

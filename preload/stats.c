@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* The exit statistics table (FARMEM_STATS=1). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap/heap.h"
+#include "pre.h"
+
+/* Expands %p in FARMEM_STATS_FILE to the pid, so that several processes
+ * under one farmem-run do not overwrite each other. */
+static void expand_path(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 16 < len; in++) {
+		if (in[0] == '%' && in[1] == 'p') {
+			o += (size_t)snprintf(out + o, len - o, "%d",
+					      (int)getpid());
+			in++;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void put(char *buf, size_t len, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t len, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, len - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (size_t)n;
+	if (*o > len)
+		*o = len;
+}
+
+void pre_stats_print(void)
+{
+	struct heap_stats s;
+	char buf[2048], a[32], b[32], path[512];
+	size_t o = 0;
+	int fd = 2, saved = errno;
+	char comm[64] = "?";
+	int cfd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+
+	if (cfd >= 0) {
+		ssize_t n = read(cfd, comm, sizeof(comm) - 1);
+		comm[n > 0 ? n : 0] = '\0';
+		if (n > 0 && comm[n - 1] == '\n')
+			comm[n - 1] = '\0';
+		close(cfd);
+	}
+	heap_stats_get(&s);
+	put(buf, sizeof(buf), &o, "farmem[%d]: statistics for %s\n",
+	    (int)getpid(), comm);
+	put(buf, sizeof(buf), &o, "  %-22s %llu\n", "allocations",
+	    (unsigned long long)s.allocs);
+	put(buf, sizeof(buf), &o, "  %-22s %llu\n", "frees",
+	    (unsigned long long)s.frees);
+	put(buf, sizeof(buf), &o, "  %-22s %s\n", "bytes live at peak",
+	    pre_format_size(s.live_peak, a, sizeof(a)));
+	put(buf, sizeof(buf), &o, "  %-22s %s of %s reserved\n",
+	    "region used (high)", pre_format_size(s.region_high, a, sizeof(a)),
+	    pre_format_size(heap_region_size, b, sizeof(b)));
+	put(buf, sizeof(buf), &o, "  %-22s 1 (exclusive mimalloc arena)\n",
+	    "arenas");
+	put(buf, sizeof(buf), &o, "  %-22s %llu\n", "threads",
+	    (unsigned long long)s.threads);
+	put(buf, sizeof(buf), &o, "  %-22s %s\n", "discarded by free",
+	    pre_format_size(s.discarded, a, sizeof(a)));
+	put(buf, sizeof(buf), &o, "  %-22s %s\n", "runtime private heap",
+	    pre_format_size(s.private_bytes, a, sizeof(a)));
+	put(buf, sizeof(buf), &o, "  %-22s %s\n", "bootstrap area",
+	    pre_format_size(s.boot_bytes, a, sizeof(a)));
+	put(buf, sizeof(buf), &o, "  %-22s %llu\n", "foreign frees",
+	    (unsigned long long)s.foreign_frees);
+	if (pre_opt.stats_file) {
+		expand_path(pre_opt.stats_file, path, sizeof(path));
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			pre_log(FM_LOG_WARN, "stats", "cannot write "
+				"FARMEM_STATS_FILE=%s: %s; printing to stderr",
+				path, strerror(errno));
+			fd = 2;
+		}
+	}
+	for (char *p = buf; o > 0;) {
+		ssize_t w = write(fd, p, o);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		p += w;
+		o -= (size_t)w;
+	}
+	if (fd != 2)
+		close(fd);
+	errno = saved;
+}
