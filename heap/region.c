@@ -30,11 +30,18 @@ int heap_region_init(size_t size)
 	 * One exclusive arena for the whole region: mimalloc 2.0.9 allows at
 	 * most 64 arenas and binds a heap to a single one, so the region is
 	 * reserved once, large, rather than grown by adding arenas.
-	 * is_committed=true marks the arena pinned: mimalloc then never
-	 * decommits or resets inside it, so the runtime alone decides which
-	 * pages are dropped. is_zero=true: fresh anonymous memory.
+	 *
+	 * is_committed=false, against the first plan (true, "pinned"): pinned,
+	 * mimalloc never returns a freed page, so resident memory only grows
+	 * (a 4-thread churn test: 314 MB RSS pinned, 210 MB unpinned, 167 MB
+	 * for mimalloc alone, for 41 MB live) and dead pages would later be
+	 * evicted as if they held data. Unpinned, mimalloc "commits" with
+	 * mprotect(READ|WRITE), a no-op on this already read-write mapping,
+	 * and decommits with madvise(MADV_DONTNEED): the one place where
+	 * whole pages die, and so where the pager learns of dead pages.
+	 * is_zero=true: fresh anonymous memory.
 	 */
-	if (!mi_manage_os_memory_ex(base, size, true, false, true, -1, true,
+	if (!mi_manage_os_memory_ex(base, size, false, false, true, -1, true,
 				    &region_arena)) {
 		prim_release(base, size);
 		return -ENOMEM;
