@@ -178,6 +178,39 @@ static void memalign_in_region(void **state)
 	}
 }
 
+/*
+ * Sizes equal to (or a power-of-two multiple of) the alignment: mimalloc
+ * 2.0.9's mi_heap_malloc_aligned takes a fast path for power-of-two sizes
+ * up to 1 KiB that assumes such blocks are naturally aligned, which holds
+ * only up to 128 B (mimalloc issue #700, fixed after 2.0.9). glibc's
+ * memalign and C++'s aligned new (alignas(256)) must still get aligned
+ * memory.
+ */
+static void memalign_size_equals_alignment(void **state)
+{
+	static void *keep[3000];
+	int bad = 0;
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		size_t a = (size_t)256 << (i % 3);
+		size_t n = (i % 2) ? a : a * 2;
+		void *p;
+
+		/* shift mimalloc's free lists with plain blocks */
+		keep[i] = heap_malloc((size_t)(i * 37 % 1500) + 1);
+		p = heap_memalign(a, n);
+		assert_non_null(p);
+		if (!aligned_to(p, a) && bad++ < 5)
+			print_error("heap_memalign(%zu, %zu) = %p\n", a, n, p);
+		if (i % 2)
+			heap_free(p);
+	}
+	for (int i = 0; i < 3000; i++)
+		heap_free(keep[i]);
+	assert_int_equal(bad, 0);
+}
+
 /* heap_free says whose a pointer is, and frees only the heap's. */
 static void free_routes(void **state)
 {
@@ -673,6 +706,7 @@ int main(void)
 		cmocka_unit_test(region_nohugepage),
 		cmocka_unit_test(attach_and_malloc),
 		cmocka_unit_test(memalign_in_region),
+		cmocka_unit_test(memalign_size_equals_alignment),
 		cmocka_unit_test(free_routes),
 		cmocka_unit_test(counters_move),
 		cmocka_unit_test(zalloc_reused_is_zero),
