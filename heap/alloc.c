@@ -316,7 +316,7 @@ static void discard_large(void *p, size_t usable)
 	uintptr_t from = (uintptr_t)p + HEAP_PAGE;
 	uintptr_t to = ((uintptr_t)p + usable) & ~(uintptr_t)(HEAP_PAGE - 1);
 
-	if (to > from && prim_discard((void *)from, to - from) == 0)
+	if (to > from && pager_discard((void *)from, to - from) == 0)
 		__atomic_fetch_add(&g.discarded, to - from, __ATOMIC_RELAXED);
 }
 

@@ -124,6 +124,48 @@ void heap_runtime_enter(void);
 void heap_runtime_leave(void);
 bool heap_is_runtime_thread(void);
 
+/* ---- the pager (pager.c) ----------------------------------------------- */
+
+#define PAGER_LAT_BUCKETS 1001 /* fetch latency by microsecond; last: more */
+
+struct pager_stats {
+	uint64_t faults_zero;     /* first touches (one per batch) */
+	uint64_t faults_remote;   /* pages fetched on demand */
+	uint64_t faults_staged;   /* pages taken back while being written */
+	uint64_t faults_spurious; /* already resolved when read */
+	uint64_t evicted;         /* pages written out */
+	uint64_t fetched;         /* pages read back */
+	uint64_t discarded;       /* pages dropped by free/madvise */
+	uint64_t move_busy;       /* evictions that met a shared page */
+	uint64_t resident_peak;   /* pages */
+	uint64_t resident;        /* pages, now */
+	uint64_t budget;          /* pages */
+	uint32_t lat_hist[PAGER_LAT_BUCKETS];
+};
+
+/*
+ * pager_init - registers the region with a userfaultfd, opens the backend
+ * (@backend_spec: see the backend) and starts the pager thread, which keeps
+ * at most @budget bytes of the region resident. Call once, after
+ * heap_region_init and before the region is used. Returns 0, -EPERM (no
+ * privilege for userfaultfd), -EINVAL (a needed userfaultfd feature is
+ * missing) or another negative errno.
+ */
+int pager_init(size_t budget, const char *backend_spec);
+bool pager_active(void);
+/*
+ * pager_discard - drops the region pages of [addr, addr+len) (page
+ * aligned), here and remotely: they read as zeros afterwards. Works with
+ * the pager off too. Returns 0 or a negative errno.
+ */
+int pager_discard(void *addr, size_t len);
+/* fork: everything is brought home and the pager paused across fork; the
+ * child runs without a pager (it has every page). */
+void pager_fork_prepare(void);
+void pager_fork_parent(void);
+void pager_fork_child(void);
+void pager_stats_get(struct pager_stats *s);
+
 /* ---- statistics (alloc.c) ---------------------------------------------- */
 
 struct heap_stats {

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "prim.h"
 
@@ -39,12 +41,135 @@ int prim_release(void *addr, size_t size)
 	return munmap(addr, size) ? -errno : 0;
 }
 
+/* The system call itself: the runtime interposes madvise(), and its own
+ * calls must not come back through it. */
+static int sys_madvise(void *addr, size_t size, int advice)
+{
+	return syscall(SYS_madvise, addr, size, advice) ? -errno : 0;
+}
+
 int prim_discard(void *addr, size_t size)
 {
-	return madvise(addr, size, MADV_DONTNEED) ? -errno : 0;
+	return sys_madvise(addr, size, MADV_DONTNEED);
 }
 
 int prim_nohuge(void *addr, size_t size)
 {
-	return madvise(addr, size, MADV_NOHUGEPAGE) ? -errno : 0;
+	return sys_madvise(addr, size, MADV_NOHUGEPAGE);
+}
+
+int prim_madvise(void *addr, size_t size, int advice)
+{
+	return sys_madvise(addr, size, advice);
+}
+
+/* ---- userfaultfd ------------------------------------------------------ */
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Newer than Debian 12's headers (Linux 6.8). */
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1ULL << 16)
+#endif
+#ifndef _UFFDIO_MOVE
+#define _UFFDIO_MOVE (0x05)
+struct uffdio_move {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 mode;
+	__s64 move;
+};
+#define UFFDIO_MOVE _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#endif
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+
+int prim_uffd_open(unsigned long long features)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	int fd, dev, err;
+
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
+		err = errno;
+		dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW,
+				   O_CLOEXEC | O_NONBLOCK);
+			err = errno;
+			close(dev);
+		}
+		if (fd < 0)
+			return err == EACCES ? -EPERM : -err;
+	}
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) != 0) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	if ((api.features & features) != features) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int prim_uffd_register(int fd, void *addr, size_t len)
+{
+	struct uffdio_register r = {
+		.range = { (uintptr_t)addr, len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	return ioctl(fd, UFFDIO_REGISTER, &r) ? -errno : 0;
+}
+
+int prim_uffd_unregister(int fd, void *addr, size_t len)
+{
+	struct uffdio_range r = { (uintptr_t)addr, len };
+
+	return ioctl(fd, UFFDIO_UNREGISTER, &r) ? -errno : 0;
+}
+
+int prim_uffd_copy(int fd, void *dst, const void *src, size_t len,
+		   size_t *done)
+{
+	struct uffdio_copy c = {
+		.dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len,
+	};
+	int rc = ioctl(fd, UFFDIO_COPY, &c);
+
+	*done = c.copy > 0 ? (size_t)c.copy : 0;
+	if (rc == 0)
+		return 0;
+	return c.copy < 0 ? (int)c.copy : -errno;
+}
+
+int prim_uffd_move(int fd, void *dst, void *src, size_t len, size_t *done)
+{
+	struct uffdio_move m = {
+		.dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len,
+		.mode = 0,
+	};
+	int rc = ioctl(fd, UFFDIO_MOVE, &m);
+
+	*done = m.move > 0 ? (size_t)m.move : 0;
+	if (rc == 0)
+		return 0;
+	return m.move < 0 ? (int)m.move : -errno;
+}
+
+int prim_uffd_wake(int fd, void *addr, size_t len)
+{
+	struct uffdio_range r = { (uintptr_t)addr, len };
+
+	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
 }

@@ -29,4 +29,44 @@ int prim_discard(void *addr, size_t size);
 /* prim_nohuge - keeps transparent huge pages out of the range. */
 int prim_nohuge(void *addr, size_t size);
 
+/* prim_madvise - the madvise system call, never the interposed one. */
+int prim_madvise(void *addr, size_t size, int advice);
+
 #endif
+
+/* ---- userfaultfd ------------------------------------------------------ */
+
+/* Feature bits, some newer than Debian 12's headers. */
+#define PRIM_UFFD_EVENT_FORK (1ULL << 1)
+#define PRIM_UFFD_THREAD_ID (1ULL << 8)
+#define PRIM_UFFD_MOVE (1ULL << 16)
+
+/*
+ * prim_uffd_open - a userfaultfd (kernel faults included: never
+ * UFFD_USER_MODE_ONLY), non-blocking, close-on-exec, with @features
+ * negotiated. Tries the syscall, then /dev/userfaultfd. Returns the fd, or
+ * -EPERM when the process lacks the privilege, or another negative errno
+ * (-EINVAL: a feature is missing from this kernel).
+ */
+int prim_uffd_open(unsigned long long features);
+/* prim_uffd_register - missing-page faults on [addr, addr+len) reach @fd. */
+int prim_uffd_register(int fd, void *addr, size_t len);
+int prim_uffd_unregister(int fd, void *addr, size_t len);
+/*
+ * prim_uffd_copy - fills missing pages at @dst from @src and wakes their
+ * waiters. Returns the bytes copied (all of @len) or a negative errno;
+ * -EEXIST when a page in the range is already present, in which case
+ * *@done holds the bytes copied before it.
+ */
+int prim_uffd_copy(int fd, void *dst, const void *src, size_t len,
+		   size_t *done);
+/*
+ * prim_uffd_move - moves the pages at @src (present, anonymous, not shared
+ * with another process) to @dst (missing, registered with @fd). The source
+ * becomes missing. Returns 0, -EBUSY (a page is shared or pinned), -ENOENT
+ * (a source page is missing) or another negative errno; *@done holds the
+ * bytes moved.
+ */
+int prim_uffd_move(int fd, void *dst, void *src, size_t len, size_t *done);
+/* prim_uffd_wake - wakes threads waiting on [addr, addr+len). */
+int prim_uffd_wake(int fd, void *addr, size_t len);

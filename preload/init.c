@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,32 @@ static int step_threads(void)
 	return rc;
 }
 
+static int step_pager(void)
+{
+	int rc;
+
+	if (pre_opt.local_mem == 0)
+		return 0; /* no budget: nothing to page */
+	rc = pager_init(pre_opt.local_mem, NULL);
+	if (rc == -EPERM)
+		fail_hint = "creating a userfaultfd needs root, CAP_SYS_PTRACE, "
+			    "read-write access to /dev/userfaultfd, or sysctl "
+			    "vm.unprivileged_userfaultfd=1";
+	else if (rc == -EINVAL)
+		fail_hint = "this kernel lacks userfaultfd features farmem "
+			    "needs (UFFDIO_MOVE: Linux 6.8 or later)";
+	else if (rc)
+		fail_hint = "see FARMEM_LOG=debug";
+	if (rc)
+		return rc;
+	/* registered after heap_init_threads: prepare handlers run in
+	 * reverse order, so the pager is paused before the heap's locks are
+	 * taken (pausing may allocate) */
+	rc = pthread_atfork(pager_fork_prepare, pager_fork_parent,
+			    pager_fork_child);
+	return -rc;
+}
+
 static int step_stats(void)
 {
 	heap_stats_track(pre_opt.stats);
@@ -108,6 +135,7 @@ static const struct {
 	{ "libc", step_libc },
 	{ "region", step_region },
 	{ "threads", step_threads },
+	{ "pager", step_pager },
 	{ "stats", step_stats },
 };
 

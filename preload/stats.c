@@ -48,6 +48,48 @@ static void put(char *buf, size_t len, size_t *o, const char *fmt, ...)
 		*o = len;
 }
 
+/* The latency under which @q of the fetches finished, in microseconds. */
+static unsigned lat_quantile(const struct pager_stats *p, double q)
+{
+	uint64_t total = 0, seen = 0;
+
+	for (unsigned i = 0; i < PAGER_LAT_BUCKETS; i++)
+		total += p->lat_hist[i];
+	for (unsigned i = 0; i < PAGER_LAT_BUCKETS; i++) {
+		seen += p->lat_hist[i];
+		if (total && (double)seen >= q * (double)total)
+			return i + 1;
+	}
+	return 0;
+}
+
+static void pager_print(char *buf, size_t len, size_t *o)
+{
+	static struct pager_stats p; /* large: not on the stack */
+	char a[32], b[32];
+
+	pager_stats_get(&p);
+	put(buf, len, o, "  %-22s %s (budget %s)\n", "resident peak",
+	    pre_format_size(p.resident_peak * HEAP_PAGE, a, sizeof(a)),
+	    pre_format_size(p.budget * HEAP_PAGE, b, sizeof(b)));
+	put(buf, len, o, "  %-22s %s\n", "evicted",
+	    pre_format_size(p.evicted * HEAP_PAGE, a, sizeof(a)));
+	put(buf, len, o, "  %-22s %s\n", "fetched",
+	    pre_format_size(p.fetched * HEAP_PAGE, a, sizeof(a)));
+	put(buf, len, o, "  %-22s %s\n", "dropped by free",
+	    pre_format_size(p.discarded * HEAP_PAGE, a, sizeof(a)));
+	put(buf, len, o, "  %-22s %llu first-touch, %llu remote, %llu "
+	    "staged, %llu spurious\n", "faults",
+	    (unsigned long long)p.faults_zero,
+	    (unsigned long long)p.faults_remote,
+	    (unsigned long long)p.faults_staged,
+	    (unsigned long long)p.faults_spurious);
+	if (p.fetched)
+		put(buf, len, o, "  %-22s p50 <= %u us, p99 <= %u us\n",
+		    "fetch latency", lat_quantile(&p, 0.5),
+		    lat_quantile(&p, 0.99));
+}
+
 void pre_stats_print(void)
 {
 	struct heap_stats s;
@@ -88,6 +130,8 @@ void pre_stats_print(void)
 	    pre_format_size(s.boot_bytes, a, sizeof(a)));
 	put(buf, sizeof(buf), &o, "  %-22s %llu\n", "foreign frees",
 	    (unsigned long long)s.foreign_frees);
+	if (pager_active())
+		pager_print(buf, sizeof(buf), &o);
 	if (pre_opt.stats_file) {
 		expand_path(pre_opt.stats_file, path, sizeof(path));
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

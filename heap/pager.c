@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pager: holds the region's resident pages under the local budget.
+ *
+ * Every page of the region has one 32-bit entry in the page table (the
+ * handle table): a state, a "hot" bit and an index whose meaning depends on
+ * the state. The region is registered with a userfaultfd for missing pages,
+ * so every page that becomes resident passes through here and the resident
+ * count is exact.
+ *
+ *   NEVER     never touched, or discarded: reads as zeros
+ *   RESIDENT  present in the region
+ *   WRITING   moved out to staging slot <index>, being written remote
+ *   REMOTE    only in remote slot <index>
+ *   FETCHING  being read into fetch buffer <index>
+ *
+ * Eviction is pauseless and loses no write: a victim is taken from the
+ * program atomically with UFFDIO_MOVE into a staging area (registered with
+ * the same userfaultfd, outside the region) and written remote from there.
+ * A program thread touching it meanwhile faults and gets it back from
+ * staging at once; only that thread waits, and only for one copy.
+ *
+ * One pager thread owns the fault and completion loop; program threads
+ * enter only through pager_discard() and the fork hooks. All of it is
+ * serialised by one mutex. Nothing here touches region memory except with
+ * the ioctls, which do not fault on it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fabric/fab.h"
+#include "heap.h"
+#include "prim.h"
+#include "sched/sched.h"
+
+#define PG_SHIFT 12
+#define PG_STATE(e) ((e) >> 29)
+#define PG_HOT (1u << 28)
+#define PG_IDX(e) ((e) & (PG_HOT - 1))
+#define PG_ENTRY(st, idx) (((uint32_t)(st) << 29) | (uint32_t)(idx))
+
+enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
+
+/* First-touch faults fill this many pages at once (when never touched):
+ * one round trip instead of 16 (DESIGN.md: 64 KiB costs 4.1 us per 4 KiB
+ * against 15.7 us for a single page). */
+#define ZERO_BATCH 16
+#define NSTAGE 256  /* staging slots (1 MiB), part of the budget */
+#define NFETCH 64   /* fetches in flight */
+#define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
+/* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
+ * every heap's slow path reads it: never evicted. */
+#define SEG_PAGES (HEAP_REGION_ALIGN >> PG_SHIFT)
+#define SEG_HEADER_PAGES 16
+#define CTX_WRITE ((uintptr_t)1 << 32)
+#define CTX_READ ((uintptr_t)2 << 32)
+
+struct stage_info {
+	uint32_t page;
+	uint32_t slot;
+	bool cancelled; /* the page came back or died: the copy is void */
+};
+
+struct fetch_info {
+	uint32_t page;
+	uint32_t slot;
+	bool discard; /* discarded while in flight: install zeros */
+	uint64_t t0;
+};
+
+static struct {
+	bool active;
+	int uffd;
+	int evfd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	const struct fab_ops *ops;
+	struct fab_backend *be;
+
+	char *base;
+	size_t npages;
+	uint32_t *pt;
+	size_t top; /* pages below this were touched at some point */
+	size_t hand;
+
+	size_t budget, low;
+	size_t resident; /* region-resident plus staging in use */
+	size_t inflight;
+
+	char *stage;
+	struct stage_info stage_info[NSTAGE];
+	uint32_t stage_free[NSTAGE];
+	uint32_t stage_nfree;
+
+	char *fetch;
+	struct fetch_info fetch_info[NFETCH];
+	uint32_t fetch_free[NFETCH];
+	uint32_t fetch_nfree;
+
+	fab_chunk_t *chunks; /* chunk index -> backend chunk */
+	size_t nchunks;
+	uint32_t *slot_free; /* stack of free remote slots */
+	size_t slot_nfree;
+
+	bool want_home; /* fork: bring everything back, then pause */
+	bool paused;
+	bool over_budget_warned;
+
+	struct pager_stats st;
+} pg = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	 .uffd = -1, .evfd = -1 };
+
+static const char zero_page[HEAP_PAGE * ZERO_BATCH]
+	__attribute__((aligned(4096)));
+
+static inline char *page_addr(size_t p)
+{
+	return pg.base + (p << PG_SHIFT);
+}
+
+static void note_resident(size_t n)
+{
+	pg.resident += n;
+	if (pg.resident > pg.st.resident_peak)
+		pg.st.resident_peak = pg.resident;
+}
+
+static void fatal_backend(const char *what, int rc)
+{
+	pre_log(FM_LOG_ERROR, "pager", "%s failed: %s; far memory is "
+		"unreachable and the program cannot go on without losing data",
+		what, strerror(-rc));
+	_exit(70);
+}
+
+/* ---- remote slots --------------------------------------------------------- */
+
+static int slot_get(uint32_t *out)
+{
+	fab_chunk_t c;
+	int rc;
+
+	if (pg.slot_nfree == 0) {
+		if ((pg.nchunks + 1) * SLOTS_PER_CHUNK > PG_HOT)
+			return -ENOSPC;
+		rc = pg.ops->chunk_alloc(pg.be, &c);
+		if (rc)
+			return rc;
+		pg.chunks[pg.nchunks] = c;
+		for (size_t i = SLOTS_PER_CHUNK; i-- > 0;)
+			pg.slot_free[pg.slot_nfree++] =
+				(uint32_t)(pg.nchunks * SLOTS_PER_CHUNK + i);
+		pg.nchunks++;
+	}
+	*out = pg.slot_free[--pg.slot_nfree];
+	return 0;
+}
+
+static void slot_put(uint32_t s)
+{
+	pg.slot_free[pg.slot_nfree++] = s;
+}
+
+static fab_chunk_t slot_chunk(uint32_t s)
+{
+	return pg.chunks[s / SLOTS_PER_CHUNK];
+}
+
+static size_t slot_off(uint32_t s)
+{
+	return (size_t)(s % SLOTS_PER_CHUNK) << PG_SHIFT;
+}
+
+/* ---- completions ---------------------------------------------------------- */
+
+static void install(size_t p, const void *src)
+{
+	size_t done;
+	int rc = prim_uffd_copy(pg.uffd, page_addr(p), src, HEAP_PAGE, &done);
+
+	/* -EEXIST: present already (cannot happen for a page we track as
+	 * absent, unless the kernel put it there); wake its waiters anyway */
+	if (rc == -EEXIST)
+		prim_uffd_wake(pg.uffd, page_addr(p), HEAP_PAGE);
+	else
+		FM_BUG_ON(rc != 0);
+	pg.pt[p] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+}
+
+static void stage_release(uint32_t s)
+{
+	prim_discard(pg.stage + ((size_t)s << PG_SHIFT), HEAP_PAGE);
+	pg.stage_free[pg.stage_nfree++] = s;
+	pg.resident--;
+}
+
+static void write_done(uint32_t s, int status)
+{
+	struct stage_info *si = &pg.stage_info[s];
+
+	pg.inflight--;
+	if (si->cancelled) {
+		slot_put(si->slot);
+	} else if (status == 0) {
+		pg.pt[si->page] = PG_ENTRY(PG_REMOTE, si->slot);
+		pg.st.evicted++;
+	} else {
+		/* keep the data: back into the region from staging */
+		FM_WARN_RL(pager, "writing a page out failed (%s); it stays "
+			   "local", strerror(-status));
+		slot_put(si->slot);
+		install(si->page, pg.stage + ((size_t)s << PG_SHIFT));
+		note_resident(1);
+	}
+	stage_release(s);
+}
+
+static void lat_record(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+
+	pg.st.lat_hist[us < PAGER_LAT_BUCKETS - 1 ? us
+						  : PAGER_LAT_BUCKETS - 1]++;
+}
+
+static void read_done(uint32_t f, int status)
+{
+	struct fetch_info *fi = &pg.fetch_info[f];
+
+	pg.inflight--;
+	if (status)
+		fatal_backend("reading a page back", status);
+	install(fi->page, fi->discard ? zero_page
+				      : pg.fetch + ((size_t)f << PG_SHIFT));
+	slot_put(fi->slot);
+	pg.fetch_free[pg.fetch_nfree++] = f;
+	pg.st.fetched++;
+	lat_record(sched_now_ns() - fi->t0);
+}
+
+/* Handles finished transfers. Returns how many. */
+static int drain(void)
+{
+	struct fab_completion c[32];
+	int n, total = 0;
+
+	while ((n = pg.ops->poll(pg.be, c, 32)) > 0) {
+		for (int i = 0; i < n; i++) {
+			uintptr_t ctx = (uintptr_t)c[i].ctx;
+			uint32_t idx = (uint32_t)ctx;
+			if ((ctx & ~(uintptr_t)UINT32_MAX) == CTX_WRITE)
+				write_done(idx, c[i].status);
+			else
+				read_done(idx, c[i].status);
+		}
+		total += n;
+	}
+	if (n < 0)
+		fatal_backend("polling far memory", n);
+	return total;
+}
+
+/* Waits for at least one completion (transfers are in flight). */
+static void drain_one(void)
+{
+	while (pg.inflight && drain() == 0)
+		;
+}
+
+/* ---- eviction ------------------------------------------------------------- */
+
+/* Takes page @p from the program into staging and writes it out. Returns 0,
+ * or -EBUSY if the kernel will not move it (pinned). */
+static int evict_page(size_t p)
+{
+	uint32_t s, slot;
+	size_t done;
+	char *dst;
+	int rc;
+
+	while (pg.stage_nfree == 0)
+		drain_one();
+	s = pg.stage_free[pg.stage_nfree - 1];
+	dst = pg.stage + ((size_t)s << PG_SHIFT);
+	rc = prim_uffd_move(pg.uffd, dst, page_addr(p), HEAP_PAGE, &done);
+	if (rc == -EBUSY) {
+		/*
+		 * Shared with a forked child (copy-on-write): a write makes
+		 * it ours again. An atomic add of zero changes nothing the
+		 * program could see, and the page is present (we hold the
+		 * lock; only the program's discard, which takes it, could
+		 * drop it), so this cannot fault into the pager itself.
+		 */
+		pg.st.move_busy++;
+		__atomic_fetch_add((uint64_t *)page_addr(p), 0,
+				   __ATOMIC_RELAXED);
+		rc = prim_uffd_move(pg.uffd, dst, page_addr(p), HEAP_PAGE,
+				    &done);
+	}
+	if (rc == -ENOENT) {
+		/* not present after all: nothing to keep */
+		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
+		pg.resident--;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	pg.stage_nfree--;
+	rc = slot_get(&slot);
+	if (rc == 0) {
+		rc = pg.ops->write(pg.be, slot_chunk(slot), slot_off(slot), dst,
+				   HEAP_PAGE, (void *)(CTX_WRITE | s));
+		if (rc)
+			slot_put(slot);
+	}
+	if (rc) {
+		/* no room remote, or the transfer was refused: keep it */
+		FM_WARN_RL(pager, "cannot evict a page (%s); memory stays "
+			   "local and the budget may be exceeded",
+			   rc == -ENOSPC ? "far memory is full" : strerror(-rc));
+		install(p, dst);
+		prim_discard(dst, HEAP_PAGE);
+		pg.stage_free[pg.stage_nfree++] = s;
+		return rc;
+	}
+	pg.stage_info[s] = (struct stage_info){ (uint32_t)p, slot, false };
+	pg.pt[p] = PG_ENTRY(PG_WRITING, s);
+	pg.inflight++;
+	return 0;
+}
+
+/* Next victim by the clock: a resident page not faulted in since the hand
+ * last passed. Returns the page or SIZE_MAX if none. */
+static size_t clock_victim(void)
+{
+	for (size_t n = 0; n < 2 * pg.top + 1; n++) {
+		size_t p = pg.hand;
+		uint32_t e;
+
+		if (++pg.hand >= pg.top)
+			pg.hand = 0;
+		if (p % SEG_PAGES < SEG_HEADER_PAGES)
+			continue;
+		e = pg.pt[p];
+		if (PG_STATE(e) != PG_RESIDENT)
+			continue;
+		if (e & PG_HOT) {
+			pg.pt[p] = e & ~PG_HOT;
+			continue;
+		}
+		return p;
+	}
+	return SIZE_MAX;
+}
+
+/* Makes room for @n more resident pages: evicts down to the low watermark
+ * once the budget would be passed. */
+static void make_room(size_t n)
+{
+	if (pg.resident + n <= pg.budget)
+		return;
+	while (pg.resident + n > pg.low) {
+		size_t p;
+
+		if (pg.resident - pg.inflight + n > pg.low) {
+			p = clock_victim();
+			if (p != SIZE_MAX) {
+				if (evict_page(p) == 0)
+					continue;
+				pg.pt[p] |= PG_HOT; /* pinned: a lap's reprieve */
+			}
+			if (p == SIZE_MAX && pg.inflight == 0)
+				break;
+		}
+		if (pg.inflight == 0)
+			break;
+		drain_one();
+	}
+	if (pg.resident + n > pg.budget && !pg.over_budget_warned) {
+		pg.over_budget_warned = true;
+		FM_WARN(pager, "nothing left to evict: the heap exceeds "
+			"FARMEM_LOCAL_MEM (pages pinned or held by the kernel)");
+	}
+}
+
+/* ---- faults --------------------------------------------------------------- */
+
+static void fault_never(size_t p)
+{
+	size_t lo = p, hi = p + 1, win = p & ~(size_t)(ZERO_BATCH - 1);
+	size_t done;
+	int rc;
+
+	while (lo > win && PG_STATE(pg.pt[lo - 1]) == PG_NEVER)
+		lo--;
+	while (hi < win + ZERO_BATCH && hi < pg.npages &&
+	       PG_STATE(pg.pt[hi]) == PG_NEVER)
+		hi++;
+	make_room(hi - lo);
+	rc = prim_uffd_copy(pg.uffd, page_addr(lo), zero_page,
+			    (hi - lo) << PG_SHIFT, &done);
+	if (rc == -EEXIST) {
+		/* some page of the batch is present: go one by one */
+		for (size_t q = lo; q < hi; q++) {
+			rc = prim_uffd_copy(pg.uffd, page_addr(q), zero_page,
+					    HEAP_PAGE, &done);
+			FM_BUG_ON(rc != 0 && rc != -EEXIST);
+			pg.pt[q] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+			note_resident(1);
+		}
+		prim_uffd_wake(pg.uffd, page_addr(p), HEAP_PAGE);
+	} else {
+		FM_BUG_ON(rc != 0);
+		for (size_t q = lo; q < hi; q++)
+			pg.pt[q] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+		note_resident(hi - lo);
+	}
+	if (hi > pg.top)
+		pg.top = hi;
+	pg.st.faults_zero++;
+}
+
+static void fault_remote(size_t p)
+{
+	uint32_t slot = PG_IDX(pg.pt[p]), f;
+	int rc;
+
+	make_room(1);
+	while (pg.fetch_nfree == 0)
+		drain_one();
+	f = pg.fetch_free[--pg.fetch_nfree];
+	pg.fetch_info[f] = (struct fetch_info){ (uint32_t)p, slot, false,
+						sched_now_ns() };
+	rc = pg.ops->read(pg.be, slot_chunk(slot), slot_off(slot),
+			  pg.fetch + ((size_t)f << PG_SHIFT), HEAP_PAGE,
+			  (void *)(CTX_READ | f));
+	if (rc)
+		fatal_backend("reading a page back", rc);
+	pg.pt[p] = PG_ENTRY(PG_FETCHING, f);
+	note_resident(1);
+	pg.inflight++;
+	pg.st.faults_remote++;
+}
+
+static void fault_staged(size_t p)
+{
+	uint32_t s = PG_IDX(pg.pt[p]);
+
+	make_room(1);
+	/* make_room may have finished the write meanwhile */
+	if (PG_STATE(pg.pt[p]) == PG_REMOTE) {
+		fault_remote(p);
+		return;
+	}
+	pg.stage_info[s].cancelled = true;
+	install(p, pg.stage + ((size_t)s << PG_SHIFT));
+	note_resident(1);
+	pg.st.faults_staged++;
+}
+
+static void handle_fault(const struct uffd_msg *m)
+{
+	uintptr_t a = (uintptr_t)m->arg.pagefault.address;
+	size_t p;
+
+	if (m->event != UFFD_EVENT_PAGEFAULT)
+		return;
+	if (a - (uintptr_t)pg.base >= pg.npages << PG_SHIFT) {
+		/* staging is registered only so that UFFDIO_MOVE may target
+		 * it; nothing may fault there */
+		pre_log(FM_LOG_ERROR, "pager", "bug: fault at %p outside the "
+			"region (thread %u)", (void *)a,
+			m->arg.pagefault.feat.ptid);
+		return;
+	}
+	p = (a - (uintptr_t)pg.base) >> PG_SHIFT;
+	switch (PG_STATE(pg.pt[p])) {
+	case PG_NEVER:
+		fault_never(p);
+		break;
+	case PG_REMOTE:
+		fault_remote(p);
+		break;
+	case PG_WRITING:
+		fault_staged(p);
+		break;
+	case PG_FETCHING:
+		break; /* its completion wakes every waiter */
+	default:
+		/* Resolved by a batch since the fault was queued: install()
+		 * finds the page present and wakes the thread. Were it absent
+		 * (dropped behind the runtime's back), zeros are what the
+		 * kernel would have given too, and the thread cannot loop. */
+		install(p, zero_page);
+		pg.st.faults_spurious++;
+		break;
+	}
+}
+
+/* ---- fork: bring everything home ------------------------------------------ */
+
+static void go_home(void)
+{
+	for (size_t p = 0; p < pg.top; p++) {
+		uint32_t st = PG_STATE(pg.pt[p]);
+		if (st == PG_WRITING) {
+			pg.stage_info[PG_IDX(pg.pt[p])].cancelled = true;
+			install(p, pg.stage + ((size_t)PG_IDX(pg.pt[p])
+					       << PG_SHIFT));
+			note_resident(1);
+		} else if (st == PG_REMOTE) {
+			while (pg.fetch_nfree == 0)
+				drain_one();
+			uint32_t slot = PG_IDX(pg.pt[p]);
+			uint32_t f = pg.fetch_free[--pg.fetch_nfree];
+			pg.fetch_info[f] = (struct fetch_info){
+				(uint32_t)p, slot, false, sched_now_ns() };
+			int rc = pg.ops->read(pg.be, slot_chunk(slot),
+					      slot_off(slot),
+					      pg.fetch + ((size_t)f << PG_SHIFT),
+					      HEAP_PAGE, (void *)(CTX_READ | f));
+			if (rc)
+				fatal_backend("reading a page back", rc);
+			pg.pt[p] = PG_ENTRY(PG_FETCHING, f);
+			note_resident(1);
+			pg.inflight++;
+		}
+	}
+	while (pg.inflight)
+		drain_one();
+}
+
+/* ---- the pager thread ----------------------------------------------------- */
+
+static void *pager_main(void *arg)
+{
+	struct uffd_msg msgs[64];
+	struct sched_idle idle = { 0 };
+
+	(void)arg;
+	for (;;) {
+		ssize_t n = read(pg.uffd, msgs, sizeof(msgs));
+		int busy = 0;
+
+		pthread_mutex_lock(&pg.lock);
+		if (n > 0) {
+			for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++)
+				handle_fault(&msgs[i]);
+			busy = 1;
+		}
+		if (pg.inflight)
+			busy |= drain() > 0;
+		if (pg.want_home) {
+			go_home();
+			pg.paused = true;
+			pthread_cond_broadcast(&pg.cond);
+			while (pg.paused)
+				pthread_cond_wait(&pg.cond, &pg.lock);
+		}
+		pthread_mutex_unlock(&pg.lock);
+		if (busy || pg.inflight) {
+			sched_idle_reset(&idle);
+			continue;
+		}
+		if (!sched_idle_should_block(&idle))
+			continue;
+		struct pollfd fds[2] = { { pg.uffd, POLLIN, 0 },
+					 { pg.evfd, POLLIN, 0 } };
+		if (poll(fds, 2, -1) > 0 && (fds[1].revents & POLLIN)) {
+			uint64_t v;
+			if (read(pg.evfd, &v, sizeof(v)) < 0)
+				v = 0;
+		}
+		sched_idle_reset(&idle);
+	}
+	return NULL;
+}
+
+/* ---- interface ------------------------------------------------------------ */
+
+int pager_init(size_t budget, const char *backend_spec)
+{
+	size_t slots_len, chunks_len;
+	void *p;
+	int rc;
+
+	pg.base = (char *)heap_region_base;
+	pg.npages = heap_region_size >> PG_SHIFT;
+	pg.budget = budget >> PG_SHIFT;
+	pg.low = pg.budget - (pg.budget / 64 > 32 ? pg.budget / 64 : 32);
+
+	rc = prim_uffd_open(PRIM_UFFD_MOVE | PRIM_UFFD_THREAD_ID);
+	if (rc < 0)
+		return rc;
+	pg.uffd = rc;
+	/* metadata outside the region, reserved but used only as touched */
+	slots_len = (pg.npages * sizeof(uint32_t) + HEAP_PAGE - 1) &
+		    ~(HEAP_PAGE - 1);
+	chunks_len = ((pg.npages / SLOTS_PER_CHUNK + 1) * sizeof(fab_chunk_t) +
+		      HEAP_PAGE - 1) & ~(HEAP_PAGE - 1);
+	if ((rc = prim_reserve(slots_len, HEAP_PAGE, &p)))
+		goto fail;
+	pg.pt = p;
+	if ((rc = prim_reserve(slots_len, HEAP_PAGE, &p)))
+		goto fail;
+	pg.slot_free = p;
+	if ((rc = prim_reserve(chunks_len, HEAP_PAGE, &p)))
+		goto fail;
+	pg.chunks = p;
+	if ((rc = prim_reserve(NSTAGE * HEAP_PAGE, HEAP_PAGE, &p)))
+		goto fail;
+	pg.stage = p;
+	if ((rc = prim_reserve(NFETCH * HEAP_PAGE, HEAP_PAGE, &p)))
+		goto fail;
+	pg.fetch = p;
+	prim_nohuge(pg.stage, NSTAGE * HEAP_PAGE);
+	for (uint32_t i = 0; i < NSTAGE; i++)
+		pg.stage_free[pg.stage_nfree++] = NSTAGE - 1 - i;
+	for (uint32_t i = 0; i < NFETCH; i++)
+		pg.fetch_free[pg.fetch_nfree++] = NFETCH - 1 - i;
+
+	pg.ops = &fab_memfd_ops;
+	if ((rc = pg.ops->open(backend_spec, &pg.be)))
+		goto fail;
+	if ((rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE)) ||
+	    (rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE)))
+		goto fail;
+	pg.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pg.evfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = prim_uffd_register(pg.uffd, pg.base,
+				     pg.npages << PG_SHIFT)) ||
+	    (rc = prim_uffd_register(pg.uffd, pg.stage, NSTAGE * HEAP_PAGE)))
+		goto fail;
+	rc = sched_thread_start(&pg.thread, "farmem-pager", pager_main, NULL);
+	if (rc) {
+		prim_uffd_unregister(pg.uffd, pg.base, pg.npages << PG_SHIFT);
+		goto fail;
+	}
+	pg.active = true;
+	return 0;
+fail:
+	/* the process goes on without a pager, or not at all: the reserved
+	 * metadata is address space only */
+	if (pg.be)
+		pg.ops->close(pg.be);
+	pg.be = NULL;
+	if (pg.evfd >= 0)
+		close(pg.evfd);
+	close(pg.uffd);
+	pg.uffd = pg.evfd = -1;
+	return rc;
+}
+
+bool pager_active(void)
+{
+	return pg.active;
+}
+
+int pager_discard(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len;
+	size_t first, last;
+	int rc;
+
+	if (!pg.active)
+		return prim_discard(addr, len);
+	first = (a - (uintptr_t)pg.base) >> PG_SHIFT;
+	last = (end - (uintptr_t)pg.base + HEAP_PAGE - 1) >> PG_SHIFT;
+	FM_BUG_ON(a < (uintptr_t)pg.base || last > pg.npages);
+	/* under the lock: no fault may see a page dropped but not marked */
+	pthread_mutex_lock(&pg.lock);
+	for (size_t p = first; p < last && p < pg.top; p++) {
+		uint32_t e = pg.pt[p];
+		switch (PG_STATE(e)) {
+		case PG_RESIDENT:
+			pg.resident--;
+			break;
+		case PG_WRITING:
+			pg.stage_info[PG_IDX(e)].cancelled = true;
+			break;
+		case PG_REMOTE:
+			slot_put(PG_IDX(e));
+			break;
+		case PG_FETCHING:
+			pg.fetch_info[PG_IDX(e)].discard = true;
+			continue; /* stays FETCHING until it lands */
+		default:
+			continue;
+		}
+		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
+		pg.st.discarded++;
+	}
+	rc = prim_discard(addr, len);
+	pthread_mutex_unlock(&pg.lock);
+	return rc;
+}
+
+void pager_fork_prepare(void)
+{
+	uint64_t one = 1;
+
+	if (!pg.active)
+		return;
+	pthread_mutex_lock(&pg.lock);
+	pg.want_home = true;
+	if (write(pg.evfd, &one, sizeof(one)) < 0)
+		FM_DBG(pager, "eventfd write failed");
+	while (!pg.paused)
+		pthread_cond_wait(&pg.cond, &pg.lock);
+	pthread_mutex_unlock(&pg.lock);
+}
+
+void pager_fork_parent(void)
+{
+	if (!pg.active)
+		return;
+	pthread_mutex_lock(&pg.lock);
+	pg.want_home = false;
+	pg.paused = false;
+	pthread_cond_broadcast(&pg.cond);
+	pthread_mutex_unlock(&pg.lock);
+}
+
+void pager_fork_child(void)
+{
+	if (!pg.active)
+		return;
+	/*
+	 * Without UFFD_FEATURE_EVENT_FORK the child's region is plain memory:
+	 * everything was brought home before fork, so it holds all the data,
+	 * and its missing pages read as zeros as they should. The pager
+	 * thread does not exist here; the child runs without a budget.
+	 */
+	pg.active = false;
+	pg.want_home = false;
+	pg.paused = false;
+	pthread_mutex_init(&pg.lock, NULL);
+	pthread_cond_init(&pg.cond, NULL);
+	close(pg.uffd);
+	close(pg.evfd);
+	pg.uffd = pg.evfd = -1;
+}
+
+void pager_stats_get(struct pager_stats *s)
+{
+	if (!pg.active) {
+		memset(s, 0, sizeof(*s));
+		return;
+	}
+	pthread_mutex_lock(&pg.lock);
+	*s = pg.st;
+	s->resident = pg.resident;
+	s->budget = pg.budget;
+	pthread_mutex_unlock(&pg.lock);
+}

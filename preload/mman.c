@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory calls the program (or mimalloc) makes on the region: a page
+ * dropped behind the pager's back would read as zeros, or leave its remote
+ * copy to be fetched back over newer data.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "heap/heap.h"
+#include "heap/prim.h"
+#include "pre.h"
+
+/* Splits [addr, addr+len) into the part before the region, the region's
+ * part and the part after it, and applies @advice to each. */
+FM_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len;
+	uintptr_t rb = heap_region_base, re = rb + heap_region_size;
+	uintptr_t lo, hi;
+	int rc = 0;
+
+	if (heap_region_size == 0 || end <= rb || a >= re || len == 0 ||
+	    end < a) {
+		rc = prim_madvise(addr, len, advice);
+		goto out;
+	}
+	lo = a > rb ? a : rb;
+	hi = end < re ? end : re;
+	if (a < lo)
+		rc = prim_madvise(addr, lo - a, advice);
+	if (rc == 0 && hi < end)
+		rc = prim_madvise((void *)hi, end - hi, advice);
+	if (rc)
+		goto out;
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_REMOVE:
+		/* MADV_FREE may keep the data or drop it: dropping it now is
+		 * one of its allowed outcomes, and the only one the pager can
+		 * track */
+		rc = pager_discard((void *)lo, hi - lo);
+		break;
+	case MADV_HUGEPAGE:
+		/* the region stays on small pages: the pager's unit */
+		rc = 0;
+		break;
+	default:
+		rc = prim_madvise((void *)lo, hi - lo, advice);
+		break;
+	}
+out:
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}

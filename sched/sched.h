@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* sched/ private interface: runtime threads and how they wait. */
+#ifndef FARMEM_SCHED_H
+#define FARMEM_SCHED_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+/*
+ * sched_thread_start - starts a runtime thread running @fn(@arg): every
+ * signal blocked (a handler of the program must never run on it and touch
+ * the region), its allocations sent to the private allocator, named @name.
+ * Returns 0 or a negative errno.
+ */
+int sched_thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
+		       void *arg);
+
+/* sched_now_ns - CLOCK_MONOTONIC in nanoseconds. */
+uint64_t sched_now_ns(void);
+
+/*
+ * Spin, then block: a waiter polls while work arrives often and sleeps only
+ * after SCHED_SPIN_NS without any (a wake-up costs ~40 us on these VMs,
+ * DESIGN.md). sched_idle_begin starts or continues an idle stretch and
+ * returns true once it is time to block; sched_idle_end ends it.
+ */
+#define SCHED_SPIN_NS (200 * 1000)
+struct sched_idle {
+	uint64_t since; /* 0: busy */
+};
+int sched_idle_should_block(struct sched_idle *s);
+void sched_idle_reset(struct sched_idle *s);
+
+#endif
