@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,17 +109,30 @@ static struct {
 	uint32_t fetch_nfree;
 
 	fab_chunk_t *chunks; /* chunk index -> backend chunk */
+	uint32_t *chunk_used; /* slots in use; CHUNK_FROZEN: shared at fork */
 	size_t nchunks;
 	uint32_t *slot_free; /* stack of free remote slots */
 	size_t slot_nfree;
 
-	bool want_home; /* fork: bring everything back, then pause */
+	/* fork (see pager_fork_prepare) */
+	bool forking;   /* between prepare and the parent's handler */
+	bool quiesced;  /* the pager thread has stopped changing state */
+	int fork_fd;    /* the child's userfaultfd, from UFFD_EVENT_FORK */
+	int fork_sock[2];
+	bool fork_ticket_ok;
+	struct fab_ticket ticket;
+	uint64_t gen;   /* pager loop iterations, while forking */
+	bool want_home; /* fallback: bring everything back, then pause */
 	bool paused;
 	bool over_budget_warned;
 
 	struct pager_stats st;
 } pg = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
-	 .uffd = -1, .evfd = -1 };
+	 .uffd = -1, .evfd = -1, .fork_fd = -1, .fork_sock = { -1, -1 } };
+
+/* A chunk referenced by a forked child or parent too: no slot of it is
+ * written again, and it is put when its last slot here is freed. */
+#define CHUNK_FROZEN (1u << 31)
 
 static const char zero_page[HEAP_PAGE * ZERO_BATCH]
 	__attribute__((aligned(4096)));
@@ -157,18 +171,51 @@ static int slot_get(uint32_t *out)
 		if (rc)
 			return rc;
 		pg.chunks[pg.nchunks] = c;
+		pg.chunk_used[pg.nchunks] = 0;
 		for (size_t i = SLOTS_PER_CHUNK; i-- > 0;)
 			pg.slot_free[pg.slot_nfree++] =
 				(uint32_t)(pg.nchunks * SLOTS_PER_CHUNK + i);
 		pg.nchunks++;
 	}
 	*out = pg.slot_free[--pg.slot_nfree];
+	pg.chunk_used[*out / SLOTS_PER_CHUNK]++;
 	return 0;
 }
 
 static void slot_put(uint32_t s)
 {
-	pg.slot_free[pg.slot_nfree++] = s;
+	size_t c = s / SLOTS_PER_CHUNK;
+	int rc;
+
+	pg.chunk_used[c]--;
+	if (!(pg.chunk_used[c] & CHUNK_FROZEN)) {
+		pg.slot_free[pg.slot_nfree++] = s;
+		return;
+	}
+	if (pg.chunk_used[c] == CHUNK_FROZEN) {
+		rc = pg.ops->chunk_put(pg.be, pg.chunks[c]);
+		if (rc)
+			FM_WARN_RL(pager, "releasing far memory failed: %s",
+				   strerror(-rc));
+		pg.chunk_used[c] = 0; /* gone: never counted again */
+	}
+}
+
+/* Before fork: every chunk becomes shared with the child. Free slots in
+ * them are forgotten (new data goes to new chunks), empty ones put. */
+static void chunks_freeze(void)
+{
+	for (size_t c = 0; c < pg.nchunks; c++) {
+		if (pg.chunk_used[c] & CHUNK_FROZEN)
+			continue;
+		if (pg.chunk_used[c] == 0) {
+			pg.ops->chunk_put(pg.be, pg.chunks[c]);
+			pg.chunk_used[c] = CHUNK_FROZEN; /* never used again */
+			continue;
+		}
+		pg.chunk_used[c] |= CHUNK_FROZEN;
+	}
+	pg.slot_nfree = 0;
 }
 
 static fab_chunk_t slot_chunk(uint32_t s)
@@ -473,8 +520,25 @@ static void handle_fault(const struct uffd_msg *m)
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address;
 	size_t p;
 
+	if (m->event == UFFD_EVENT_FORK) {
+		if (pg.forking && pg.fork_fd < 0) {
+			pg.fork_fd = (int)m->arg.fork.ufd;
+			return;
+		}
+		/* a fork that bypassed pthread_atfork (a raw clone): nobody
+		 * can serve that child, whose evicted pages read as zeros */
+		pre_log(FM_LOG_ERROR, "pager", "a child was forked without "
+			"fork(): its far memory is lost (use fork())");
+		close((int)m->arg.fork.ufd);
+		return;
+	}
 	if (m->event != UFFD_EVENT_PAGEFAULT)
 		return;
+	if (pg.forking) {
+		/* the page table must not change while fork copies it; the
+		 * thread is woken after fork and faults again */
+		return;
+	}
 	if (a - (uintptr_t)pg.base >= pg.npages << PG_SHIFT) {
 		/* staging is registered only so that UFFDIO_MOVE may target
 		 * it; nothing may fault there */
@@ -558,6 +622,17 @@ static void *pager_main(void *arg)
 				handle_fault(&msgs[i]);
 			busy = 1;
 		}
+		if (pg.forking) {
+			if (!pg.quiesced) {
+				while (pg.inflight)
+					drain_one();
+				pg.quiesced = true;
+			}
+			pg.gen++;
+			pthread_cond_broadcast(&pg.cond);
+			pthread_mutex_unlock(&pg.lock);
+			continue; /* spin: fork waits for us to read its event */
+		}
 		if (pg.inflight)
 			busy |= drain() > 0;
 		if (pg.want_home) {
@@ -599,7 +674,8 @@ int pager_init(size_t budget, const char *backend_spec)
 	pg.budget = budget >> PG_SHIFT;
 	pg.low = pg.budget - (pg.budget / 64 > 32 ? pg.budget / 64 : 32);
 
-	rc = prim_uffd_open(PRIM_UFFD_MOVE | PRIM_UFFD_THREAD_ID);
+	rc = prim_uffd_open(PRIM_UFFD_MOVE | PRIM_UFFD_THREAD_ID |
+			    PRIM_UFFD_EVENT_FORK);
 	if (rc < 0)
 		return rc;
 	pg.uffd = rc;
@@ -617,6 +693,9 @@ int pager_init(size_t budget, const char *backend_spec)
 	if ((rc = prim_reserve(chunks_len, HEAP_PAGE, &p)))
 		goto fail;
 	pg.chunks = p;
+	if ((rc = prim_reserve(chunks_len, HEAP_PAGE, &p)))
+		goto fail;
+	pg.chunk_used = p;
 	if ((rc = prim_reserve(NSTAGE * HEAP_PAGE, HEAP_PAGE, &p)))
 		goto fail;
 	pg.stage = p;
@@ -708,50 +787,161 @@ int pager_discard(void *addr, size_t len)
 	return rc;
 }
 
-void pager_fork_prepare(void)
+static void pager_kick(void)
 {
 	uint64_t one = 1;
+
+	if (write(pg.evfd, &one, sizeof(one)) < 0)
+		FM_DBG(pager, "eventfd write failed");
+}
+
+/*
+ * Fork, with UFFD_FEATURE_EVENT_FORK. The child's region keeps the
+ * registration under a new userfaultfd, which the kernel hands to the
+ * *parent's* pager (fork blocks until it is read). The protocol:
+ *
+ * prepare (the forking thread): the pager thread finishes its transfers
+ *   and stops changing the page table, but keeps reading the userfaultfd;
+ *   every chunk is frozen (shared from now on: neither side writes to it
+ *   again); the backend makes a ticket for the child's session, which
+ *   references every chunk; a socketpair is made.
+ * fork: the page table, staging and everything are copied; the pager
+ *   thread reads the fork event and keeps the child's descriptor.
+ * parent: the descriptor goes to the child over the socketpair; the
+ *   pager goes on and wakes every thread that faulted meanwhile.
+ * child: receives its descriptor, opens its session from the ticket, and
+ *   starts its own pager thread on its copy of the page table.
+ *
+ * If no ticket can be made, the old way: everything is brought home
+ * before fork and the child runs without a pager.
+ */
+void pager_fork_prepare(void)
+{
+	int rc;
 
 	if (!pg.active)
 		return;
 	pthread_mutex_lock(&pg.lock);
-	pg.want_home = true;
-	if (write(pg.evfd, &one, sizeof(one)) < 0)
-		FM_DBG(pager, "eventfd write failed");
-	while (!pg.paused)
+	pg.forking = true;
+	pg.quiesced = false;
+	pg.fork_fd = -1;
+	pager_kick();
+	while (!pg.quiesced)
 		pthread_cond_wait(&pg.cond, &pg.lock);
+	chunks_freeze();
+	rc = pg.ops->fork_prepare(pg.be, &pg.ticket);
+	if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				  pg.fork_sock) != 0) {
+		rc = -errno;
+		pg.ops->fork_cancel(pg.be, &pg.ticket);
+	}
+	pg.fork_ticket_ok = rc == 0;
+	if (rc) {
+		FM_WARN(pager, "cannot give the child a far-memory session "
+			"(%s): bringing every page home before fork",
+			strerror(-rc));
+		pg.forking = false;
+		pg.want_home = true;
+		pager_kick();
+		while (!pg.paused)
+			pthread_cond_wait(&pg.cond, &pg.lock);
+	}
 	pthread_mutex_unlock(&pg.lock);
+}
+
+static void fork_done(void)
+{
+	pg.forking = false;
+	pg.want_home = false;
+	pg.paused = false;
+	for (int i = 0; i < 2; i++) {
+		if (pg.fork_sock[i] >= 0)
+			close(pg.fork_sock[i]);
+		pg.fork_sock[i] = -1;
+	}
 }
 
 void pager_fork_parent(void)
 {
+	uint64_t g;
+	int rc;
+
 	if (!pg.active)
 		return;
 	pthread_mutex_lock(&pg.lock);
-	pg.want_home = false;
-	pg.paused = false;
+	if (pg.fork_ticket_ok) {
+		/* fork has returned, so its event (if it forked) was read;
+		 * two more loop turns and it is recorded */
+		g = pg.gen;
+		while (pg.gen < g + 2)
+			pthread_cond_wait(&pg.cond, &pg.lock);
+		if (pg.fork_fd >= 0) {
+			rc = prim_send_fd(pg.fork_sock[0], pg.fork_fd);
+			if (rc)
+				pre_log(FM_LOG_ERROR, "pager", "cannot hand the "
+					"child its userfaultfd: %s",
+					strerror(-rc));
+			close(pg.fork_fd);
+			pg.fork_fd = -1;
+		} else {
+			pg.ops->fork_cancel(pg.be, &pg.ticket); /* fork failed */
+		}
+		/* threads that faulted while fork ran were not served */
+		prim_uffd_wake(pg.uffd, pg.base, pg.npages << PG_SHIFT);
+	}
+	fork_done();
 	pthread_cond_broadcast(&pg.cond);
+	pager_kick();
 	pthread_mutex_unlock(&pg.lock);
+}
+
+static void __attribute__((noreturn)) child_fatal(const char *what, int rc)
+{
+	pre_log(FM_LOG_ERROR, "pager", "forked child: %s: %s; its far memory "
+		"cannot be served, so it stops here", what, strerror(-rc));
+	_exit(70);
 }
 
 void pager_fork_child(void)
 {
+	int fd, rc;
+
 	if (!pg.active)
 		return;
-	/*
-	 * Without UFFD_FEATURE_EVENT_FORK the child's region is plain memory:
-	 * everything was brought home before fork, so it holds all the data,
-	 * and its missing pages read as zeros as they should. The pager
-	 * thread does not exist here; the child runs without a budget.
-	 */
-	pg.active = false;
-	pg.want_home = false;
-	pg.paused = false;
 	pthread_mutex_init(&pg.lock, NULL);
 	pthread_cond_init(&pg.cond, NULL);
-	close(pg.uffd);
+	close(pg.uffd); /* the parent's userfaultfd */
 	close(pg.evfd);
 	pg.uffd = pg.evfd = -1;
+	if (!pg.fork_ticket_ok) {
+		/* everything came home: plain memory, no budget */
+		pg.active = false;
+		fork_done();
+		return;
+	}
+	close(pg.fork_sock[0]);
+	pg.fork_sock[0] = -1;
+	fd = prim_recv_fd(pg.fork_sock[1]);
+	if (fd < 0)
+		child_fatal("receiving the userfaultfd", fd);
+	pg.uffd = fd;
+	fork_done();
+	pg.fork_fd = -1;
+	pg.inflight = 0;
+	pg.over_budget_warned = false;
+	rc = pg.ops->fork_open(&pg.ticket, &pg.be);
+	if (rc == 0)
+		rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE);
+	if (rc == 0)
+		rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE);
+	if (rc)
+		child_fatal("opening its far-memory session", rc);
+	pg.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pg.evfd < 0)
+		child_fatal("eventfd", -errno);
+	rc = sched_thread_start(&pg.thread, "farmem-pager", pager_main, NULL);
+	if (rc)
+		child_fatal("starting its pager", rc);
 }
 
 void pager_stats_get(struct pager_stats *s)

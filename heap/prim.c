@@ -173,3 +173,50 @@ int prim_uffd_wake(int fd, void *addr, size_t len)
 
 	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
 }
+
+/* ---- descriptors ------------------------------------------------------ */
+
+#include <string.h>
+#include <sys/socket.h>
+
+int prim_send_fd(int sock, int fd)
+{
+	char byte = 'F';
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+
+	memset(ctl, 0, sizeof(ctl));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int prim_recv_fd(int sock)
+{
+	char byte;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0)
+		if (errno != EINTR)
+			return -errno;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (n != 1 || cm == NULL || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}

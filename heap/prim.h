@@ -70,3 +70,11 @@ int prim_uffd_copy(int fd, void *dst, const void *src, size_t len,
 int prim_uffd_move(int fd, void *dst, void *src, size_t len, size_t *done);
 /* prim_uffd_wake - wakes threads waiting on [addr, addr+len). */
 int prim_uffd_wake(int fd, void *addr, size_t len);
+
+/* ---- descriptors ------------------------------------------------------ */
+
+/* prim_send_fd - passes descriptor @fd over the unix socket @sock. */
+int prim_send_fd(int sock, int fd);
+/* prim_recv_fd - receives one descriptor from @sock (blocking). Returns
+ * it, or a negative errno. */
+int prim_recv_fd(int sock);
