@@ -243,6 +243,9 @@ static bool memfd_buf_ok(struct fab_backend *b, const void *buf, size_t len)
 
 static int memfd_reg_locked(struct fab_backend *b, void *base, size_t len)
 {
+	for (size_t i = 0; i < b->nregs; i++)
+		if (b->regs[i].base == (uintptr_t)base && b->regs[i].len == len)
+			return 0; /* again, e.g. after fork_open */
 	if (b->nregs == b->regs_cap) {
 		size_t cap = b->regs_cap ? b->regs_cap * 2 : 8;
 		struct memfd_reg *r = heap_priv_alloc(cap * sizeof(*r), 16);

@@ -425,6 +425,9 @@ static int ofi_reg_one(struct fab_backend *b, void *base, size_t len)
 	struct ofi_reg r = { (uintptr_t)base, len, NULL, NULL };
 	int ret;
 
+	for (size_t i = 0; i < b->nregs; i++)
+		if (b->regs[i].base == r.base && b->regs[i].len == len)
+			return 0; /* again, e.g. after fork_open */
 	if (b->nregs == b->regs_cap) {
 		size_t cap = b->regs_cap ? b->regs_cap * 2 : 8;
 		struct ofi_reg *nr = heap_priv_alloc(cap * sizeof(*nr), 16);
