@@ -162,16 +162,20 @@ static void child_after_fork(void)
 	tls.prev = tls.next = NULL;
 	list_lock_word = 0;
 	heap_priv_postfork();
+	heap_mmap_postfork();
 }
 
 static void parent_after_fork(void)
 {
 	list_unlock();
 	heap_priv_postfork();
+	heap_mmap_postfork();
 }
 
+/* lock order: mappings, private allocator, thread list */
 static void before_fork(void)
 {
+	heap_mmap_prefork();
 	heap_priv_prefork();
 	list_lock();
 }

@@ -166,6 +166,30 @@ void pager_fork_parent(void);
 void pager_fork_child(void);
 void pager_stats_get(struct pager_stats *s);
 
+/* ---- anonymous mappings in the region (mmap.c) ------------------------- */
+
+/* Anonymous mappings at least this large are served from the region while
+ * the pager runs (CPython's arenas are 256 KiB to 1 MiB). */
+#define HEAP_MMAP_MIN ((size_t)64 << 10)
+
+/* heap_mmap_wanted - is this mmap() call one the region should serve:
+ * private, anonymous, read-write, no address hint, no special flags, from
+ * a program thread. */
+bool heap_mmap_wanted(void *addr, size_t len, int prot, int flags, int fd);
+/* heap_mmap - a zeroed, page-aligned mapping of @len bytes in the region,
+ * or NULL (the caller then maps it the ordinary way). */
+void *heap_mmap(size_t len);
+/* heap_munmap - unmaps region pages; a served mapping is freed once all
+ * of it is unmapped. Returns 0 or a negative errno. */
+int heap_munmap(void *addr, size_t len);
+/* heap_mremap - resizes a whole served mapping (MREMAP_MAYMOVE allowed,
+ * MREMAP_FIXED not). Returns the new address or MAP_FAILED with errno. */
+void *heap_mremap(void *old, size_t old_len, size_t new_len, int flags);
+bool heap_mmap_owns(const void *addr);
+uint64_t heap_mmap_served(void);
+void heap_mmap_prefork(void);
+void heap_mmap_postfork(void);
+
 /* ---- statistics (alloc.c) ---------------------------------------------- */
 
 struct heap_stats {

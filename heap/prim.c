@@ -22,23 +22,25 @@ int prim_reserve(size_t size, size_t align, void **out)
 	if (size > SIZE_MAX - align)
 		return -ENOMEM;
 	len = size + align - PRIM_PAGE;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* system calls, not the interposed mmap/munmap */
+	p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	start = (uintptr_t)p;
 	aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
 	if (aligned > start)
-		munmap(p, aligned - start);
+		syscall(SYS_munmap, p, aligned - start);
 	if (aligned + size < start + len)
-		munmap((void *)(aligned + size), start + len - aligned - size);
+		syscall(SYS_munmap, (void *)(aligned + size),
+			start + len - aligned - size);
 	*out = (void *)aligned;
 	return 0;
 }
 
 int prim_release(void *addr, size_t size)
 {
-	return munmap(addr, size) ? -errno : 0;
+	return syscall(SYS_munmap, addr, size) ? -errno : 0;
 }
 
 /* The system call itself: the runtime interposes madvise(), and its own

@@ -7,7 +7,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "heap/heap.h"
 #include "heap/prim.h"
@@ -58,4 +61,53 @@ out:
 		return -1;
 	}
 	return 0;
+}
+
+FM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off)
+{
+	if (pre_state == PRE_READY && pager_active() &&
+	    heap_mmap_wanted(addr, len, prot, flags, fd)) {
+		void *p = heap_mmap(len);
+		if (p)
+			return p;
+	}
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+FM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		       off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+FM_EXPORT int munmap(void *addr, size_t len)
+{
+	int rc;
+
+	if (!heap_in_region(addr))
+		return (int)syscall(SYS_munmap, addr, len);
+	rc = heap_munmap(addr, len);
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+FM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
+		       ...)
+{
+	void *new_addr = NULL;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (!heap_in_region(old))
+		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
+				       new_addr);
+	return heap_mremap(old, old_len, new_len, flags);
 }
