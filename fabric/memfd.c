@@ -28,6 +28,7 @@
 
 #include "fabric/fab.h"
 #include "heap/heap.h"
+#include "heap/prim.h"
 
 #define MEMFD_DEFAULT ((size_t)64 << 30)
 #define MEMFD_MAGIC 0x6d656d66u
@@ -211,15 +212,18 @@ static int memfd_open(const char *spec, struct fab_backend **out)
 	fd = memfd_create("farmem-store", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	fd = prim_fd_hide(fd); /* out of reach of a program closing all */
 	slots_len = (nslots * sizeof(uint64_t) + HEAP_PAGE - 1) &
 		    ~(HEAP_PAGE - 1);
 	if (ftruncate(fd, (off_t)(nslots * FAB_CHUNK + slots_len))) {
 		ret = -errno;
+		prim_fd_unhide(fd);
 		close(fd);
 		return ret;
 	}
 	ret = memfd_new(fd, nslots, &b);
 	if (ret) {
+		prim_fd_unhide(fd);
 		close(fd);
 		return ret;
 	}
@@ -483,6 +487,7 @@ static int memfd_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 	fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	fd = prim_fd_hide(fd);
 	ret = memfd_new(fd, p->nslots, &b);
 	if (ret) {
 		close(fd);
@@ -526,6 +531,7 @@ static void memfd_close(struct fab_backend *b)
 		return;
 	snap_unref(b, b->bits);
 	munmap(b->slots, b->slots_len);
+	prim_fd_unhide(b->fd);
 	close(b->fd);
 	pthread_mutex_destroy(&b->lock);
 	heap_priv_free(b->snap);

@@ -678,7 +678,7 @@ int pager_init(size_t budget, const char *backend_spec)
 			    PRIM_UFFD_EVENT_FORK);
 	if (rc < 0)
 		return rc;
-	pg.uffd = rc;
+	pg.uffd = prim_fd_hide(rc);
 	/* metadata outside the region, reserved but used only as touched */
 	slots_len = (pg.npages * sizeof(uint32_t) + HEAP_PAGE - 1) &
 		    ~(HEAP_PAGE - 1);
@@ -719,6 +719,7 @@ int pager_init(size_t budget, const char *backend_spec)
 		rc = -errno;
 		goto fail;
 	}
+	pg.evfd = prim_fd_hide(pg.evfd);
 	if ((rc = prim_uffd_register(pg.uffd, pg.base,
 				     pg.npages << PG_SHIFT)) ||
 	    (rc = prim_uffd_register(pg.uffd, pg.stage, NSTAGE * HEAP_PAGE)))
@@ -736,6 +737,8 @@ fail:
 	if (pg.be)
 		pg.ops->close(pg.be);
 	pg.be = NULL;
+	prim_fd_unhide(pg.evfd);
+	prim_fd_unhide(pg.uffd);
 	if (pg.evfd >= 0)
 		close(pg.evfd);
 	close(pg.uffd);
@@ -910,7 +913,10 @@ void pager_fork_child(void)
 		return;
 	pthread_mutex_init(&pg.lock, NULL);
 	pthread_cond_init(&pg.cond, NULL);
-	close(pg.uffd); /* the parent's userfaultfd */
+	/* the parent's userfaultfd and eventfd */
+	prim_fd_unhide(pg.uffd);
+	prim_fd_unhide(pg.evfd);
+	close(pg.uffd);
 	close(pg.evfd);
 	pg.uffd = pg.evfd = -1;
 	if (!pg.fork_ticket_ok) {
@@ -924,7 +930,7 @@ void pager_fork_child(void)
 	fd = prim_recv_fd(pg.fork_sock[1]);
 	if (fd < 0)
 		child_fatal("receiving the userfaultfd", fd);
-	pg.uffd = fd;
+	pg.uffd = prim_fd_hide(fd);
 	fork_done();
 	pg.fork_fd = -1;
 	pg.inflight = 0;
@@ -939,6 +945,7 @@ void pager_fork_child(void)
 	pg.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pg.evfd < 0)
 		child_fatal("eventfd", -errno);
+	pg.evfd = prim_fd_hide(pg.evfd);
 	rc = sched_thread_start(&pg.thread, "farmem-pager", pager_main, NULL);
 	if (rc)
 		child_fatal("starting its pager", rc);

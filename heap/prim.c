@@ -222,3 +222,54 @@ int prim_recv_fd(int sock)
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
 }
+
+/* ---- the runtime's descriptors --------------------------------------- */
+
+#include <sys/resource.h>
+
+#define FD_HIDDEN_MAX 32
+static int hidden[FD_HIDDEN_MAX];
+static int nhidden;
+
+int prim_fd_hide(int fd)
+{
+	struct rlimit rl;
+	int lo = 64, nfd, i;
+
+	if (fd < 0)
+		return fd;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 256 &&
+	    rl.rlim_cur != RLIM_INFINITY)
+		lo = (int)(rl.rlim_cur > 4096 ? 4096 : rl.rlim_cur) - 64;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, lo);
+	if (nfd >= 0) {
+		syscall(SYS_close, fd);
+		fd = nfd;
+	}
+	for (i = 0; i < nhidden; i++)
+		if (hidden[i] < 0)
+			break;
+	if (i < FD_HIDDEN_MAX) {
+		__atomic_store_n(&hidden[i], fd, __ATOMIC_RELEASE);
+		if (i == nhidden)
+			__atomic_store_n(&nhidden, i + 1, __ATOMIC_RELEASE);
+	}
+	return fd;
+}
+
+void prim_fd_unhide(int fd)
+{
+	for (int i = 0; i < nhidden; i++)
+		if (hidden[i] == fd)
+			__atomic_store_n(&hidden[i], -1, __ATOMIC_RELEASE);
+}
+
+bool prim_fd_hidden(int fd)
+{
+	int n = __atomic_load_n(&nhidden, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++)
+		if (__atomic_load_n(&hidden[i], __ATOMIC_ACQUIRE) == fd)
+			return fd >= 0;
+	return false;
+}

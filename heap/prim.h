@@ -6,6 +6,7 @@
 #ifndef FARMEM_HEAP_PRIM_H
 #define FARMEM_HEAP_PRIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PRIM_PAGE ((size_t)4096)
@@ -78,3 +79,17 @@ int prim_send_fd(int sock, int fd);
 /* prim_recv_fd - receives one descriptor from @sock (blocking). Returns
  * it, or a negative errno. */
 int prim_recv_fd(int sock);
+
+/*
+ * prim_fd_hide - moves the runtime's descriptor @fd to a high number, out
+ * of the way of programs that dup2 onto low ones, and records it so the
+ * interposed close/close_range/closefrom/dup2 leave it alone (a program
+ * that closes every descriptor would otherwise close the userfaultfd, and
+ * every evicted page would read as zeros). Returns the new descriptor, or
+ * @fd itself if it could not be moved.
+ */
+int prim_fd_hide(int fd);
+/* prim_fd_unhide - forgets @fd (the runtime is closing it). */
+void prim_fd_unhide(int fd);
+/* prim_fd_hidden - is @fd one of the runtime's? */
+bool prim_fd_hidden(int fd);
