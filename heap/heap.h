@@ -135,6 +135,7 @@ struct pager_stats {
 	uint64_t faults_spurious; /* already resolved when read */
 	uint64_t evicted;         /* pages written out */
 	uint64_t fetched;         /* pages read back */
+	uint64_t prefetched;      /* of those, read ahead of a fault */
 	uint64_t discarded;       /* pages dropped by free/madvise */
 	uint64_t move_busy;       /* evictions that met a shared page */
 	uint64_t resident_peak;   /* pages */

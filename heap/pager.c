@@ -55,15 +55,28 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
  * one round trip instead of 16 (DESIGN.md: 64 KiB costs 4.1 us per 4 KiB
  * against 15.7 us for a single page). */
 #define ZERO_BATCH 16
-#define NSTAGE 256  /* staging slots (1 MiB), part of the budget */
-#define NFETCH 64   /* fetches in flight */
+#define NSTAGE 512  /* staging slots (2 MiB), part of the budget */
+#define NFETCH 128  /* fetch buffers */
+/* Evictions move and write runs of up to this many contiguous cold pages
+ * in one ioctl and one transfer; reads of pages written together come back
+ * together the same way (DESIGN.md: page-table calls cost ~1.5 us each
+ * here, ~0.1-0.2 us per page when one call covers a range). */
+#define RUN_MAX 16
+/* Sequential faults fetch ahead up to this many pages. */
+#define PREFETCH_MAX 32
+/* Staging pages whose write finished are dropped in batches. */
+#define STAGE_FLUSH 64
+/* The pager thread, when idle, keeps this many pages of headroom. */
+#define HEADROOM 32
 #define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
 /* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
  * every heap's slow path reads it: never evicted. */
 #define SEG_PAGES (HEAP_REGION_ALIGN >> PG_SHIFT)
 #define SEG_HEADER_PAGES 16
-#define CTX_WRITE ((uintptr_t)1 << 32)
-#define CTX_READ ((uintptr_t)2 << 32)
+/* A completion's context: kind, number of pages, first buffer index. */
+#define CTX_WRITE ((uintptr_t)1 << 40)
+#define CTX_READ ((uintptr_t)2 << 40)
+#define CTX(kind, n, idx) ((void *)((kind) | ((uintptr_t)(n) << 16) | (idx)))
 
 struct stage_info {
 	uint32_t page;
@@ -96,17 +109,21 @@ static struct {
 
 	size_t budget, low;
 	size_t resident; /* region-resident plus staging in use */
-	size_t inflight;
+	size_t leaving;  /* of those, staged pages on their way out */
+	size_t inflight; /* transfers posted, not completed */
 
 	char *stage;
 	struct stage_info stage_info[NSTAGE];
-	uint32_t stage_free[NSTAGE];
-	uint32_t stage_nfree;
+	uint64_t stage_free[NSTAGE / 64];  /* bit set: free */
+	uint64_t stage_dirty[NSTAGE / 64]; /* written out, not yet dropped */
+	size_t ndirty;
 
 	char *fetch;
 	struct fetch_info fetch_info[NFETCH];
-	uint32_t fetch_free[NFETCH];
-	uint32_t fetch_nfree;
+	uint64_t fetch_free[NFETCH / 64];
+
+	size_t last_fault; /* sequential fault detection */
+	unsigned stream;
 
 	fab_chunk_t *chunks; /* chunk index -> backend chunk */
 	uint32_t *chunk_used; /* slots in use; CHUNK_FROZEN: shared at fork */
@@ -228,6 +245,98 @@ static size_t slot_off(uint32_t s)
 	return (size_t)(s % SLOTS_PER_CHUNK) << PG_SHIFT;
 }
 
+/* ---- buffer runs ---------------------------------------------------------- */
+
+/* Takes the longest run of set bits, up to @want, from @map; returns its
+ * length (0 if none) and start. */
+static unsigned bm_take(uint64_t *map, unsigned nbits, unsigned want,
+			unsigned *start)
+{
+	unsigned best = 0, best_at = 0;
+
+	for (unsigned i = 0; i < nbits && best < want;) {
+		unsigned run = 0, at;
+
+		if (map[i / 64] == 0) {
+			i = (i / 64 + 1) * 64;
+			continue;
+		}
+		if (!((map[i / 64] >> (i % 64)) & 1)) {
+			i++;
+			continue;
+		}
+		at = i;
+		while (i < nbits && run < want && ((map[i / 64] >> (i % 64)) & 1)) {
+			run++;
+			i++;
+		}
+		if (run > best) {
+			best = run;
+			best_at = at;
+		}
+	}
+	for (unsigned i = best_at; i < best_at + best; i++)
+		map[i / 64] &= ~(1ull << (i % 64));
+	*start = best_at;
+	return best;
+}
+
+static void bm_give(uint64_t *map, unsigned at, unsigned n)
+{
+	for (unsigned i = at; i < at + n; i++)
+		map[i / 64] |= 1ull << (i % 64);
+}
+
+static char *stage_addr(unsigned s)
+{
+	return pg.stage + ((size_t)s << PG_SHIFT);
+}
+
+static char *fetch_addr(unsigned f)
+{
+	return pg.fetch + ((size_t)f << PG_SHIFT);
+}
+
+/* Drops every staging page whose write is done, range by range. */
+static void stage_flush(void)
+{
+	unsigned at, n;
+
+	while ((n = bm_take(pg.stage_dirty, NSTAGE, NSTAGE, &at)) > 0) {
+		prim_discard(stage_addr(at), (size_t)n << PG_SHIFT);
+		bm_give(pg.stage_free, at, n);
+	}
+	pg.resident -= pg.ndirty;
+	pg.leaving -= pg.ndirty;
+	pg.ndirty = 0;
+}
+
+static void drain_one(void);
+
+/* Up to @want contiguous staging slots (at least one: waits for writes to
+ * finish if it must). */
+static unsigned stage_take(unsigned want, unsigned *at)
+{
+	unsigned n;
+
+	while ((n = bm_take(pg.stage_free, NSTAGE, want, at)) == 0) {
+		if (pg.ndirty)
+			stage_flush();
+		else
+			drain_one();
+	}
+	return n;
+}
+
+static unsigned fetch_take(unsigned want, unsigned *at)
+{
+	unsigned n;
+
+	while ((n = bm_take(pg.fetch_free, NFETCH, want, at)) == 0)
+		drain_one();
+	return n;
+}
+
 /* ---- completions ---------------------------------------------------------- */
 
 static void install(size_t p, const void *src)
@@ -244,32 +353,35 @@ static void install(size_t p, const void *src)
 	pg.pt[p] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
 }
 
-static void stage_release(uint32_t s)
+static void stage_release(unsigned s)
 {
-	prim_discard(pg.stage + ((size_t)s << PG_SHIFT), HEAP_PAGE);
-	pg.stage_free[pg.stage_nfree++] = s;
-	pg.resident--;
+	pg.stage_dirty[s / 64] |= 1ull << (s % 64);
+	pg.ndirty++;
 }
 
-static void write_done(uint32_t s, int status)
+static void write_done(unsigned s0, unsigned n, int status)
 {
-	struct stage_info *si = &pg.stage_info[s];
-
 	pg.inflight--;
-	if (si->cancelled) {
-		slot_put(si->slot);
-	} else if (status == 0) {
-		pg.pt[si->page] = PG_ENTRY(PG_REMOTE, si->slot);
-		pg.st.evicted++;
-	} else {
-		/* keep the data: back into the region from staging */
-		FM_WARN_RL(pager, "writing a page out failed (%s); it stays "
-			   "local", strerror(-status));
-		slot_put(si->slot);
-		install(si->page, pg.stage + ((size_t)s << PG_SHIFT));
-		note_resident(1);
+	for (unsigned s = s0; s < s0 + n; s++) {
+		struct stage_info *si = &pg.stage_info[s];
+
+		if (si->cancelled) {
+			slot_put(si->slot);
+		} else if (status == 0) {
+			pg.pt[si->page] = PG_ENTRY(PG_REMOTE, si->slot);
+			pg.st.evicted++;
+		} else {
+			/* keep the data: back into the region from staging */
+			FM_WARN_RL(pager, "writing a page out failed (%s); it "
+				   "stays local", strerror(-status));
+			slot_put(si->slot);
+			install(si->page, stage_addr(s));
+			note_resident(1);
+		}
+		stage_release(s);
 	}
-	stage_release(s);
+	if (pg.ndirty >= STAGE_FLUSH)
+		stage_flush();
 }
 
 static void lat_record(uint64_t ns)
@@ -280,18 +392,35 @@ static void lat_record(uint64_t ns)
 						  : PAGER_LAT_BUCKETS - 1]++;
 }
 
-static void read_done(uint32_t f, int status)
+static void read_done(unsigned f0, unsigned n, int status)
 {
-	struct fetch_info *fi = &pg.fetch_info[f];
+	struct fetch_info *fi = &pg.fetch_info[f0];
+	bool whole = true;
+	size_t done;
 
 	pg.inflight--;
 	if (status)
 		fatal_backend("reading a page back", status);
-	install(fi->page, fi->discard ? zero_page
-				      : pg.fetch + ((size_t)f << PG_SHIFT));
-	slot_put(fi->slot);
-	pg.fetch_free[pg.fetch_nfree++] = f;
-	pg.st.fetched++;
+	for (unsigned i = 0; i < n; i++)
+		whole &= !fi[i].discard;
+	/* the pages are consecutive in the region and in the buffers: one
+	 * copy installs them all and wakes every waiter */
+	if (!whole || prim_uffd_copy(pg.uffd, page_addr(fi->page),
+				     fetch_addr(f0), (size_t)n << PG_SHIFT,
+				     &done) != 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if ((size_t)i << PG_SHIFT < done && whole)
+				continue;
+			install(fi[i].page, fi[i].discard ? zero_page
+							  : fetch_addr(f0 + i));
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		pg.pt[fi[i].page] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+		slot_put(fi[i].slot);
+	}
+	bm_give(pg.fetch_free, f0, n);
+	pg.st.fetched += n;
 	lat_record(sched_now_ns() - fi->t0);
 }
 
@@ -304,11 +433,12 @@ static int drain(void)
 	while ((n = pg.ops->poll(pg.be, c, 32)) > 0) {
 		for (int i = 0; i < n; i++) {
 			uintptr_t ctx = (uintptr_t)c[i].ctx;
-			uint32_t idx = (uint32_t)ctx;
-			if ((ctx & ~(uintptr_t)UINT32_MAX) == CTX_WRITE)
-				write_done(idx, c[i].status);
+			unsigned idx = (unsigned)(ctx & 0xffff);
+			unsigned cnt = (unsigned)((ctx >> 16) & 0xffff);
+			if ((ctx & ~(uintptr_t)0xffffffff) == CTX_WRITE)
+				write_done(idx, cnt, c[i].status);
 			else
-				read_done(idx, c[i].status);
+				read_done(idx, cnt, c[i].status);
 		}
 		total += n;
 	}
@@ -326,20 +456,22 @@ static void drain_one(void)
 
 /* ---- eviction ------------------------------------------------------------- */
 
-/* Takes page @p from the program into staging and writes it out. Returns 0,
- * or -EBUSY if the kernel will not move it (pinned). */
-static int evict_page(size_t p)
+static bool evictable(size_t p)
 {
-	uint32_t s, slot;
-	size_t done;
-	char *dst;
-	int rc;
+	return p % SEG_PAGES >= SEG_HEADER_PAGES &&
+	       pg.pt[p] == PG_ENTRY(PG_RESIDENT, 0); /* resident, not hot */
+}
 
-	while (pg.stage_nfree == 0)
-		drain_one();
-	s = pg.stage_free[pg.stage_nfree - 1];
-	dst = pg.stage + ((size_t)s << PG_SHIFT);
-	rc = prim_uffd_move(pg.uffd, dst, page_addr(p), HEAP_PAGE, &done);
+/* Moves @n pages from @p to staging @s. Returns pages moved, or a negative
+ * errno if none could be. */
+static int move_run(size_t p, unsigned s, unsigned n)
+{
+	size_t done;
+	int rc = prim_uffd_move(pg.uffd, stage_addr(s), page_addr(p),
+				(size_t)n << PG_SHIFT, &done);
+
+	if (done)
+		return (int)(done >> PG_SHIFT);
 	if (rc == -EBUSY) {
 		/*
 		 * Shared with a forked child (copy-on-write): a write makes
@@ -351,38 +483,85 @@ static int evict_page(size_t p)
 		pg.st.move_busy++;
 		__atomic_fetch_add((uint64_t *)page_addr(p), 0,
 				   __ATOMIC_RELAXED);
-		rc = prim_uffd_move(pg.uffd, dst, page_addr(p), HEAP_PAGE,
-				    &done);
+		rc = prim_uffd_move(pg.uffd, stage_addr(s), page_addr(p),
+				    HEAP_PAGE, &done);
+		if (rc == 0)
+			return 1;
 	}
-	if (rc == -ENOENT) {
+	return rc;
+}
+
+/*
+ * Evicts the cold run starting at page @p: moved into staging in one call,
+ * written out in as few transfers as the remote slots allow. Returns 0, or
+ * a negative errno if @p could not be taken (pinned).
+ */
+static int evict_run(size_t p)
+{
+	uint32_t slots[RUN_MAX];
+	unsigned s, n = 1, got;
+	int moved, rc = 0;
+
+	while (n < RUN_MAX && p + n < pg.top && evictable(p + n))
+		n++;
+	got = stage_take(n, &s);
+	if (got < n)
+		n = got;
+	moved = move_run(p, s, n);
+	if (moved < (int)n)
+		bm_give(pg.stage_free, s + (moved > 0 ? (unsigned)moved : 0),
+			n - (moved > 0 ? (unsigned)moved : 0));
+	if (moved == -ENOENT) {
 		/* not present after all: nothing to keep */
 		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
 		pg.resident--;
 		return 0;
 	}
-	if (rc)
-		return rc;
-	pg.stage_nfree--;
-	rc = slot_get(&slot);
-	if (rc == 0) {
-		rc = pg.ops->write(pg.be, slot_chunk(slot), slot_off(slot), dst,
-				   HEAP_PAGE, (void *)(CTX_WRITE | s));
+	if (moved < 0)
+		return moved;
+	n = (unsigned)moved;
+	for (unsigned i = 0; i < n; i++) {
+		rc = slot_get(&slots[i]);
+		if (rc) {
+			/* no room remote: what has no slot stays local */
+			FM_WARN_RL(pager, "cannot evict (%s); memory stays "
+				   "local and the budget may be exceeded",
+				   rc == -ENOSPC ? "far memory is full"
+						 : strerror(-rc));
+			for (unsigned j = i; j < n; j++) {
+				install(p + j, stage_addr(s + j));
+				prim_discard(stage_addr(s + j), HEAP_PAGE);
+				bm_give(pg.stage_free, s + j, 1);
+			}
+			n = i;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < n;) {
+		unsigned c = 1;
+
+		while (i + c < n && slots[i + c] == slots[i] + c &&
+		       slots[i] / SLOTS_PER_CHUNK ==
+			       (slots[i] + c) / SLOTS_PER_CHUNK)
+			c++;
+		rc = pg.ops->write(pg.be, slot_chunk(slots[i]),
+				   slot_off(slots[i]), stage_addr(s + i),
+				   (size_t)c << PG_SHIFT,
+				   CTX(CTX_WRITE, c, s + i));
 		if (rc)
-			slot_put(slot);
+			fatal_backend("writing a page out", rc);
+		for (unsigned j = i; j < i + c; j++) {
+			pg.stage_info[s + j] = (struct stage_info){
+				(uint32_t)(p + j), slots[j], false };
+			pg.pt[p + j] = PG_ENTRY(PG_WRITING, s + j);
+		}
+		pg.inflight++;
+		i += c;
 	}
-	if (rc) {
-		/* no room remote, or the transfer was refused: keep it */
-		FM_WARN_RL(pager, "cannot evict a page (%s); memory stays "
-			   "local and the budget may be exceeded",
-			   rc == -ENOSPC ? "far memory is full" : strerror(-rc));
-		install(p, dst);
-		prim_discard(dst, HEAP_PAGE);
-		pg.stage_free[pg.stage_nfree++] = s;
-		return rc;
-	}
-	pg.stage_info[s] = (struct stage_info){ (uint32_t)p, slot, false };
-	pg.pt[p] = PG_ENTRY(PG_WRITING, s);
-	pg.inflight++;
+	pg.leaving += n;
+	/* the clock has nothing more to see in the run */
+	if (pg.hand > p && pg.hand < p + n)
+		pg.hand = p + n < pg.top ? p + n : 0;
 	return 0;
 }
 
@@ -417,17 +596,17 @@ static void make_room(size_t n)
 	if (pg.resident + n <= pg.budget)
 		return;
 	while (pg.resident + n > pg.low) {
-		size_t p;
-
-		if (pg.resident - pg.inflight + n > pg.low) {
-			p = clock_victim();
+		if (pg.resident - pg.leaving + n > pg.low) {
+			size_t p = clock_victim();
 			if (p != SIZE_MAX) {
-				if (evict_page(p) == 0)
+				if (evict_run(p) == 0)
 					continue;
 				pg.pt[p] |= PG_HOT; /* pinned: a lap's reprieve */
 			}
-			if (p == SIZE_MAX && pg.inflight == 0)
-				break;
+		}
+		if (pg.ndirty) {
+			stage_flush();
+			continue;
 		}
 		if (pg.inflight == 0)
 			break;
@@ -477,31 +656,61 @@ static void fault_never(size_t p)
 	pg.st.faults_zero++;
 }
 
-static void fault_remote(size_t p)
+/*
+ * Reads back the remote page @p and up to @max - 1 pages after it that were
+ * written next to it (consecutive slots of one chunk): one transfer, one
+ * copy. Returns the pages fetched.
+ */
+static unsigned fetch_run(size_t p, unsigned max)
 {
-	uint32_t slot = PG_IDX(pg.pt[p]), f;
+	uint32_t slot = PG_IDX(pg.pt[p]);
+	unsigned n = 1, f, got;
+	uint64_t t0 = sched_now_ns();
 	int rc;
 
-	make_room(1);
-	while (pg.fetch_nfree == 0)
-		drain_one();
-	f = pg.fetch_free[--pg.fetch_nfree];
-	pg.fetch_info[f] = (struct fetch_info){ (uint32_t)p, slot, false,
-						sched_now_ns() };
+	while (n < max && p + n < pg.top &&
+	       pg.pt[p + n] == PG_ENTRY(PG_REMOTE, slot + n) &&
+	       (slot + n) / SLOTS_PER_CHUNK == slot / SLOTS_PER_CHUNK)
+		n++;
+	make_room(n);
+	got = fetch_take(n, &f);
+	if (got < n)
+		n = got;
 	rc = pg.ops->read(pg.be, slot_chunk(slot), slot_off(slot),
-			  pg.fetch + ((size_t)f << PG_SHIFT), HEAP_PAGE,
-			  (void *)(CTX_READ | f));
+			  fetch_addr(f), (size_t)n << PG_SHIFT,
+			  CTX(CTX_READ, n, f));
 	if (rc)
 		fatal_backend("reading a page back", rc);
-	pg.pt[p] = PG_ENTRY(PG_FETCHING, f);
-	note_resident(1);
+	for (unsigned i = 0; i < n; i++) {
+		pg.fetch_info[f + i] = (struct fetch_info){
+			(uint32_t)(p + i), slot + i, false, t0 };
+		pg.pt[p + i] = PG_ENTRY(PG_FETCHING, f + i);
+	}
+	note_resident(n);
 	pg.inflight++;
+	return n;
+}
+
+static void fault_remote(size_t p)
+{
+	unsigned max = 1;
+
+	/* a fault just after the last one: a stream, fetch ahead more */
+	if (p == pg.last_fault + 1 || p == pg.last_fault + 2) {
+		if (pg.stream < 3)
+			pg.stream++;
+		max = PREFETCH_MAX >> (3 - pg.stream);
+	} else {
+		pg.stream = 0;
+	}
+	pg.last_fault = p;
+	pg.st.prefetched += fetch_run(p, max) - 1;
 	pg.st.faults_remote++;
 }
 
 static void fault_staged(size_t p)
 {
-	uint32_t s = PG_IDX(pg.pt[p]);
+	unsigned s = PG_IDX(pg.pt[p]);
 
 	make_room(1);
 	/* make_room may have finished the write meanwhile */
@@ -510,7 +719,7 @@ static void fault_staged(size_t p)
 		return;
 	}
 	pg.stage_info[s].cancelled = true;
-	install(p, pg.stage + ((size_t)s << PG_SHIFT));
+	install(p, stage_addr(s));
 	note_resident(1);
 	pg.st.faults_staged++;
 }
@@ -579,25 +788,10 @@ static void go_home(void)
 		uint32_t st = PG_STATE(pg.pt[p]);
 		if (st == PG_WRITING) {
 			pg.stage_info[PG_IDX(pg.pt[p])].cancelled = true;
-			install(p, pg.stage + ((size_t)PG_IDX(pg.pt[p])
-					       << PG_SHIFT));
+			install(p, stage_addr(PG_IDX(pg.pt[p])));
 			note_resident(1);
 		} else if (st == PG_REMOTE) {
-			while (pg.fetch_nfree == 0)
-				drain_one();
-			uint32_t slot = PG_IDX(pg.pt[p]);
-			uint32_t f = pg.fetch_free[--pg.fetch_nfree];
-			pg.fetch_info[f] = (struct fetch_info){
-				(uint32_t)p, slot, false, sched_now_ns() };
-			int rc = pg.ops->read(pg.be, slot_chunk(slot),
-					      slot_off(slot),
-					      pg.fetch + ((size_t)f << PG_SHIFT),
-					      HEAP_PAGE, (void *)(CTX_READ | f));
-			if (rc)
-				fatal_backend("reading a page back", rc);
-			pg.pt[p] = PG_ENTRY(PG_FETCHING, f);
-			note_resident(1);
-			pg.inflight++;
+			p += fetch_run(p, PREFETCH_MAX) - 1;
 		}
 	}
 	while (pg.inflight)
@@ -635,6 +829,11 @@ static void *pager_main(void *arg)
 		}
 		if (pg.inflight)
 			busy |= drain() > 0;
+		if (!busy && pg.budget && pg.resident + HEADROOM > pg.budget) {
+			/* idle: evict ahead, so faults find room waiting */
+			make_room(HEADROOM);
+			busy = 1;
+		}
 		if (pg.want_home) {
 			go_home();
 			pg.paused = true;
@@ -703,10 +902,8 @@ int pager_init(size_t budget, const char *backend_spec)
 		goto fail;
 	pg.fetch = p;
 	prim_nohuge(pg.stage, NSTAGE * HEAP_PAGE);
-	for (uint32_t i = 0; i < NSTAGE; i++)
-		pg.stage_free[pg.stage_nfree++] = NSTAGE - 1 - i;
-	for (uint32_t i = 0; i < NFETCH; i++)
-		pg.fetch_free[pg.fetch_nfree++] = NFETCH - 1 - i;
+	bm_give(pg.stage_free, 0, NSTAGE);
+	bm_give(pg.fetch_free, 0, NFETCH);
 
 	pg.ops = &fab_memfd_ops;
 	if ((rc = pg.ops->open(backend_spec, &pg.be)))

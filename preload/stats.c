@@ -74,8 +74,9 @@ static void pager_print(char *buf, size_t len, size_t *o)
 	    pre_format_size(p.budget * HEAP_PAGE, b, sizeof(b)));
 	put(buf, len, o, "  %-22s %s\n", "evicted",
 	    pre_format_size(p.evicted * HEAP_PAGE, a, sizeof(a)));
-	put(buf, len, o, "  %-22s %s\n", "fetched",
-	    pre_format_size(p.fetched * HEAP_PAGE, a, sizeof(a)));
+	put(buf, len, o, "  %-22s %s (%s read ahead)\n", "fetched",
+	    pre_format_size(p.fetched * HEAP_PAGE, a, sizeof(a)),
+	    pre_format_size(p.prefetched * HEAP_PAGE, b, sizeof(b)));
 	put(buf, len, o, "  %-22s %s\n", "dropped by free",
 	    pre_format_size(p.discarded * HEAP_PAGE, a, sizeof(a)));
 	put(buf, len, o, "  %-22s %llu first-touch, %llu remote, %llu "
