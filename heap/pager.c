@@ -491,80 +491,6 @@ static int move_run(size_t p, unsigned s, unsigned n)
 	return rc;
 }
 
-/*
- * Evicts the cold run starting at page @p: moved into staging in one call,
- * written out in as few transfers as the remote slots allow. Returns 0, or
- * a negative errno if @p could not be taken (pinned).
- */
-static int evict_run(size_t p)
-{
-	uint32_t slots[RUN_MAX];
-	unsigned s, n = 1, got;
-	int moved, rc = 0;
-
-	while (n < RUN_MAX && p + n < pg.top && evictable(p + n))
-		n++;
-	got = stage_take(n, &s);
-	if (got < n)
-		n = got;
-	moved = move_run(p, s, n);
-	if (moved < (int)n)
-		bm_give(pg.stage_free, s + (moved > 0 ? (unsigned)moved : 0),
-			n - (moved > 0 ? (unsigned)moved : 0));
-	if (moved == -ENOENT) {
-		/* not present after all: nothing to keep */
-		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
-		pg.resident--;
-		return 0;
-	}
-	if (moved < 0)
-		return moved;
-	n = (unsigned)moved;
-	for (unsigned i = 0; i < n; i++) {
-		rc = slot_get(&slots[i]);
-		if (rc) {
-			/* no room remote: what has no slot stays local */
-			FM_WARN_RL(pager, "cannot evict (%s); memory stays "
-				   "local and the budget may be exceeded",
-				   rc == -ENOSPC ? "far memory is full"
-						 : strerror(-rc));
-			for (unsigned j = i; j < n; j++) {
-				install(p + j, stage_addr(s + j));
-				prim_discard(stage_addr(s + j), HEAP_PAGE);
-				bm_give(pg.stage_free, s + j, 1);
-			}
-			n = i;
-			break;
-		}
-	}
-	for (unsigned i = 0; i < n;) {
-		unsigned c = 1;
-
-		while (i + c < n && slots[i + c] == slots[i] + c &&
-		       slots[i] / SLOTS_PER_CHUNK ==
-			       (slots[i] + c) / SLOTS_PER_CHUNK)
-			c++;
-		rc = pg.ops->write(pg.be, slot_chunk(slots[i]),
-				   slot_off(slots[i]), stage_addr(s + i),
-				   (size_t)c << PG_SHIFT,
-				   CTX(CTX_WRITE, c, s + i));
-		if (rc)
-			fatal_backend("writing a page out", rc);
-		for (unsigned j = i; j < i + c; j++) {
-			pg.stage_info[s + j] = (struct stage_info){
-				(uint32_t)(p + j), slots[j], false };
-			pg.pt[p + j] = PG_ENTRY(PG_WRITING, s + j);
-		}
-		pg.inflight++;
-		i += c;
-	}
-	pg.leaving += n;
-	/* the clock has nothing more to see in the run */
-	if (pg.hand > p && pg.hand < p + n)
-		pg.hand = p + n < pg.top ? p + n : 0;
-	return 0;
-}
-
 /* Next victim by the clock: a resident page not faulted in since the hand
  * last passed. Returns the page or SIZE_MAX if none. */
 static size_t clock_victim(void)
@@ -589,6 +515,92 @@ static size_t clock_victim(void)
 	return SIZE_MAX;
 }
 
+/*
+ * Evicts up to RUN_MAX cold pages: they are moved (runs of neighbours in
+ * one call each) into consecutive staging slots, and written out in as few
+ * transfers as consecutive remote slots allow. Scattered victims still go
+ * out together. Returns the pages taken (0: nothing evictable).
+ */
+static unsigned evict_batch(void)
+{
+	uint32_t slots[RUN_MAX];
+	unsigned s, got, used = 0, failures = 0, n;
+	int rc;
+
+	got = stage_take(RUN_MAX, &s);
+	while (used < got && failures < 4) {
+		size_t p = clock_victim();
+		int moved;
+
+		if (p == SIZE_MAX)
+			break;
+		n = 1;
+		while (used + n < got && p + n < pg.top && evictable(p + n))
+			n++;
+		moved = move_run(p, s + used, n);
+		if (moved == -ENOENT) {
+			/* not present after all: nothing to keep */
+			pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
+			pg.resident--;
+			continue;
+		}
+		if (moved < 0) {
+			pg.pt[p] |= PG_HOT; /* pinned: a lap's reprieve */
+			failures++;
+			continue;
+		}
+		for (unsigned i = 0; i < (unsigned)moved; i++)
+			pg.stage_info[s + used + i].page = (uint32_t)(p + i);
+		used += (unsigned)moved;
+		/* the clock has nothing more to see in the run */
+		if (pg.hand > p && pg.hand < p + (unsigned)moved)
+			pg.hand = p + (unsigned)moved < pg.top
+					  ? p + (unsigned)moved : 0;
+	}
+	if (used < got)
+		bm_give(pg.stage_free, s + used, got - used);
+	for (unsigned i = 0; i < used; i++) {
+		rc = slot_get(&slots[i]);
+		if (rc == 0)
+			continue;
+		/* no room remote: what has no slot stays local */
+		FM_WARN_RL(pager, "cannot evict (%s); memory stays local and "
+			   "the budget may be exceeded",
+			   rc == -ENOSPC ? "far memory is full" : strerror(-rc));
+		for (unsigned j = i; j < used; j++) {
+			install(pg.stage_info[s + j].page, stage_addr(s + j));
+			prim_discard(stage_addr(s + j), HEAP_PAGE);
+			bm_give(pg.stage_free, s + j, 1);
+		}
+		used = i;
+		break;
+	}
+	for (unsigned i = 0; i < used;) {
+		unsigned c = 1;
+
+		while (i + c < used && slots[i + c] == slots[i] + c &&
+		       slots[i] / SLOTS_PER_CHUNK ==
+			       (slots[i] + c) / SLOTS_PER_CHUNK)
+			c++;
+		rc = pg.ops->write(pg.be, slot_chunk(slots[i]),
+				   slot_off(slots[i]), stage_addr(s + i),
+				   (size_t)c << PG_SHIFT,
+				   CTX(CTX_WRITE, c, s + i));
+		if (rc)
+			fatal_backend("writing a page out", rc);
+		for (unsigned j = i; j < i + c; j++) {
+			struct stage_info *si = &pg.stage_info[s + j];
+			si->slot = slots[j];
+			si->cancelled = false;
+			pg.pt[si->page] = PG_ENTRY(PG_WRITING, s + j);
+		}
+		pg.inflight++;
+		i += c;
+	}
+	pg.leaving += used;
+	return used;
+}
+
 /* Makes room for @n more resident pages: evicts down to the low watermark
  * once the budget would be passed. */
 static void make_room(size_t n)
@@ -596,14 +608,9 @@ static void make_room(size_t n)
 	if (pg.resident + n <= pg.budget)
 		return;
 	while (pg.resident + n > pg.low) {
-		if (pg.resident - pg.leaving + n > pg.low) {
-			size_t p = clock_victim();
-			if (p != SIZE_MAX) {
-				if (evict_run(p) == 0)
-					continue;
-				pg.pt[p] |= PG_HOT; /* pinned: a lap's reprieve */
-			}
-		}
+		if (pg.resident - pg.leaving + n > pg.low &&
+		    evict_batch() > 0)
+			continue;
 		if (pg.ndirty) {
 			stage_flush();
 			continue;
