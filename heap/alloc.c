@@ -10,6 +10,8 @@
 #include <mimalloc.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "heap.h"
 #include "prim.h"
@@ -347,8 +349,37 @@ bool heap_free(void *p)
 	return heap_boot_owns(p);
 }
 
+/* Thread ids of runtime threads, so a fault one of them takes in the
+ * region is reported as the bug it is. */
+#define RUNTIME_TIDS 64
+static int runtime_tids[RUNTIME_TIDS];
+
+static void runtime_tid_note(void)
+{
+	int tid = (int)syscall(SYS_gettid);
+
+	for (int i = 0; i < RUNTIME_TIDS; i++) {
+		int v = __atomic_load_n(&runtime_tids[i], __ATOMIC_RELAXED);
+		if (v == tid)
+			return;
+		if (v == 0 && __atomic_compare_exchange_n(
+				      &runtime_tids[i], &v, tid, false,
+				      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+bool heap_runtime_tid(int tid)
+{
+	for (int i = 0; i < RUNTIME_TIDS; i++)
+		if (__atomic_load_n(&runtime_tids[i], __ATOMIC_RELAXED) == tid)
+			return tid != 0;
+	return false;
+}
+
 void heap_runtime_enter(void)
 {
+	runtime_tid_note();
 	/* with no heap, every allocation takes the slow path, which routes
 	 * runtime threads to the private allocator */
 	if (tls.runtime++ == 0) {

@@ -123,6 +123,8 @@ size_t heap_usable(const void *p);
 void heap_runtime_enter(void);
 void heap_runtime_leave(void);
 bool heap_is_runtime_thread(void);
+/* heap_runtime_tid - was thread @tid ever a runtime thread? */
+bool heap_runtime_tid(int tid);
 
 /* ---- the pager (pager.c) ----------------------------------------------- */
 
@@ -138,6 +140,7 @@ struct pager_stats {
 	uint64_t prefetched;      /* of those, read ahead of a fault */
 	uint64_t discarded;       /* pages dropped by free/madvise */
 	uint64_t move_busy;       /* evictions that met a shared page */
+	uint64_t runtime_faults;  /* faults by runtime threads (bugs) */
 	uint64_t resident_peak;   /* pages */
 	uint64_t resident;        /* pages, now */
 	uint64_t budget;          /* pages */

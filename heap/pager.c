@@ -764,6 +764,13 @@ static void handle_fault(const struct uffd_msg *m)
 		return;
 	}
 	p = (a - (uintptr_t)pg.base) >> PG_SHIFT;
+	if (FM_UNLIKELY(heap_runtime_tid((int)m->arg.pagefault.feat.ptid))) {
+		/* served all the same: reported, not hung */
+		FM_WARN_RL(pager, "bug: runtime thread %u touched the region at "
+			   "%p; please report this with FARMEM_VERBOSE=1",
+			   m->arg.pagefault.feat.ptid, (void *)a);
+		pg.st.runtime_faults++;
+	}
 	switch (PG_STATE(pg.pt[p])) {
 	case PG_NEVER:
 		fault_never(p);
