@@ -26,6 +26,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -140,6 +141,54 @@ struct ofi_ticket {
 };
 _Static_assert(sizeof(struct ofi_ticket) <= sizeof(struct fab_ticket),
 	       "ticket fits");
+
+/*
+ * libfabric itself, loaded on first use. Debian's build links the psm
+ * providers, whose libinfinipath constructor sleeps ~0.2 s in every
+ * program that loads it: a program that never talks to a memory server
+ * must not pay that, so libfarmem does not link libfabric. Only these
+ * entry points are real symbols; the rest of the API is inline calls
+ * through the objects' ops tables.
+ */
+static struct {
+	int (*getinfo)(uint32_t, const char *, const char *, uint64_t,
+		       const struct fi_info *, struct fi_info **);
+	void (*freeinfo)(struct fi_info *);
+	struct fi_info *(*dupinfo)(const struct fi_info *);
+	int (*fabric)(struct fi_fabric_attr *, struct fid_fabric **, void *);
+	const char *(*strerror)(int);
+	int err;
+} lib;
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_load(void)
+{
+	void *h = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		FM_ERR(fabric, "cannot load libfabric.so.1 (%s): apt-get "
+		       "install libfabric1", dlerror());
+		lib.err = -ENOPKG;
+		return;
+	}
+	lib.getinfo = (__typeof__(lib.getinfo))dlsym(h, "fi_getinfo");
+	lib.freeinfo = (__typeof__(lib.freeinfo))dlsym(h, "fi_freeinfo");
+	lib.dupinfo = (__typeof__(lib.dupinfo))dlsym(h, "fi_dupinfo");
+	lib.fabric = (__typeof__(lib.fabric))dlsym(h, "fi_fabric");
+	lib.strerror = (__typeof__(lib.strerror))dlsym(h, "fi_strerror");
+	if (!lib.getinfo || !lib.freeinfo || !lib.dupinfo || !lib.fabric ||
+	    !lib.strerror) {
+		FM_ERR(fabric, "libfabric.so.1 lacks the fi_* entry points "
+		       "farmem needs (version %u.%u or later required)",
+		       FI_MAJOR(OFI_FI_VERSION), FI_MINOR(OFI_FI_VERSION));
+		lib.err = -ENOPKG;
+	}
+}
+
+static const char *ofi_strerror(int err)
+{
+	return lib.strerror ? lib.strerror(err) : strerror(err);
+}
 
 static int ofi_err(int fi_ret)
 {
@@ -294,7 +343,7 @@ static int cq_drain(struct fab_backend *b, struct fab_completion *out, int max)
 					int s = op->server;
 					snprintf(why, sizeof(why),
 						 "transfer failed: %s",
-						 fi_strerror(err.err));
+						 ofi_strerror(err.err));
 					op_put(b, op);
 					ofi_fail(b, s, why);
 					continue;
@@ -305,7 +354,7 @@ static int cq_drain(struct fab_backend *b, struct fab_completion *out, int max)
 		}
 		if (n < 0) {
 			FM_WARN_RL(fabric, "fi_cq_read: %s",
-				   fi_strerror((int)-n));
+				   ofi_strerror((int)-n));
 			break;
 		}
 		for (ssize_t i = 0; i < n; i++) {
@@ -341,7 +390,7 @@ static void ofi_fabric_close(struct fab_backend *b)
 	if (b->fabric)
 		fi_close(&b->fabric->fid);
 	if (b->info)
-		fi_freeinfo(b->info);
+		lib.freeinfo(b->info);
 	b->ep = NULL;
 	b->cq = NULL;
 	b->av = NULL;
@@ -361,11 +410,18 @@ static int ofi_fabric_open(struct fab_backend *b)
 	int ret;
 
 	/* libfabric must not watch our memory: the runtime registers its
-	 * own buffers, and a monitor would hook munmap or use userfaultfd */
+	 * own buffers, and a monitor would hook munmap or use userfaultfd.
+	 * Set before libfabric reads its environment. */
 	if (getenv("FI_MR_CACHE_MONITOR") == NULL)
 		setenv("FI_MR_CACHE_MONITOR", "disabled", 0);
+	/* small writes must not wait for an ACK (Nagle): ms stalls */
+	if (getenv("FI_TCP_NODELAY") == NULL)
+		setenv("FI_TCP_NODELAY", "1", 0);
+	pthread_once(&lib_once, lib_load);
+	if (lib.err)
+		return lib.err;
 
-	hints = fi_allocinfo();
+	hints = lib.dupinfo(NULL);
 	if (hints == NULL)
 		return -ENOMEM;
 	hints->ep_attr->type = FI_EP_RDM;
@@ -378,12 +434,12 @@ static int ofi_fabric_open(struct fab_backend *b)
 				      FI_MR_ALLOCATED | FI_MR_PROV_KEY |
 				      FI_MR_ENDPOINT;
 	hints->fabric_attr->prov_name = b->provider;
-	ret = fi_getinfo(OFI_FI_VERSION, NULL, NULL, 0, hints, &b->info);
+	ret = lib.getinfo(OFI_FI_VERSION, NULL, NULL, 0, hints, &b->info);
 	hints->fabric_attr->prov_name = NULL; /* ours, not malloc'ed */
-	fi_freeinfo(hints);
+	lib.freeinfo(hints);
 	if (ret) {
 		FM_ERR(fabric, "provider %s (as the server runs) is not "
-		       "available here: %s", b->provider, fi_strerror(-ret));
+		       "available here: %s", b->provider, ofi_strerror(-ret));
 		b->info = NULL;
 		return ofi_err(ret);
 	}
@@ -391,7 +447,7 @@ static int ofi_fabric_open(struct fab_backend *b)
 	b->mr_endpoint = b->info->domain_attr->mr_mode & FI_MR_ENDPOINT;
 	b->mr_prov_key = b->info->domain_attr->mr_mode & FI_MR_PROV_KEY;
 
-	ret = fi_fabric(b->info->fabric_attr, &b->fabric, NULL);
+	ret = lib.fabric(b->info->fabric_attr, &b->fabric, NULL);
 	if (!ret)
 		ret = fi_domain(b->fabric, b->info, &b->domain, NULL);
 	if (!ret)
@@ -412,7 +468,7 @@ static int ofi_fabric_open(struct fab_backend *b)
 	}
 	if (ret) {
 		FM_ERR(fabric, "cannot open an endpoint on provider %s: %s",
-		       b->provider, fi_strerror(-ret));
+		       b->provider, ofi_strerror(-ret));
 		ofi_fabric_close(b);
 		return ofi_err(ret);
 	}
@@ -450,7 +506,7 @@ static int ofi_reg_one(struct fab_backend *b, void *base, size_t len)
 	}
 	if (ret) {
 		FM_WARN(fabric, "registering %zu bytes at %p: %s", len, base,
-			fi_strerror(-ret));
+			ofi_strerror(-ret));
 		return ofi_err(ret);
 	}
 	r.desc = fi_mr_desc(r.mr);
@@ -508,7 +564,7 @@ static int av_insert(struct fab_backend *b, struct ofi_server *sv,
 	ret = fi_av_insert(b->av, rep->addr, 1, &sv->fiaddr, 0, NULL);
 	if (ret != 1) {
 		FM_ERR(fabric, "server %s: its fabric address is not usable "
-		       "here (%s)", sv->ep.name, fi_strerror(-ret));
+		       "here (%s)", sv->ep.name, ofi_strerror(-ret));
 		return -EHOSTUNREACH;
 	}
 	sv->session = rep->session;
@@ -876,10 +932,21 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 	 * an operation this call is about to fail itself */
 	for (;;) {
 		void *desc = b->mr_local ? r->desc : NULL;
-		if (write)
-			ret = fi_write(b->ep, buf, len, desc, b->srv[s].fiaddr,
-				       e->raddr + off, e->key, &op->fictx);
-		else
+		if (write) {
+			struct iovec iov = { buf, len };
+			struct fi_rma_iov rma = { e->raddr + off, len, e->key };
+			struct fi_msg_rma msg = { &iov, &desc, 1,
+						  b->srv[s].fiaddr, &rma, 1,
+						  &op->fictx, 0 };
+			/*
+			 * Complete only once the data is in the server's
+			 * memory: the pager drops its copy on completion,
+			 * and a forked child reads through another
+			 * connection. (tcp's default completes on send.)
+			 */
+			ret = fi_writemsg(b->ep, &msg,
+					  FI_COMPLETION | FI_DELIVERY_COMPLETE);
+		} else
 			ret = fi_read(b->ep, buf, len, desc, b->srv[s].fiaddr,
 				      e->raddr + off, e->key, &op->fictx);
 		if (ret != -FI_EAGAIN)

@@ -1090,7 +1090,8 @@ static void list_providers(char *buf, size_t len)
 }
 
 static int fabric_getinfo(const char *prov, const char *node, uint64_t mr_mode,
-			  uint32_t addr_format, struct fi_info **out)
+			  uint64_t caps, uint32_t addr_format,
+			  struct fi_info **out)
 {
 	struct fi_info *hints = fi_allocinfo();
 	int ret;
@@ -1098,7 +1099,7 @@ static int fabric_getinfo(const char *prov, const char *node, uint64_t mr_mode,
 	if (hints == NULL)
 		return -FI_ENOMEM;
 	hints->ep_attr->type = FI_EP_RDM;
-	hints->caps = FI_RMA | FI_REMOTE_READ | FI_REMOTE_WRITE;
+	hints->caps = FI_RMA | FI_REMOTE_READ | FI_REMOTE_WRITE | caps;
 	hints->mode = FI_CONTEXT | FI_CONTEXT2;
 	hints->addr_format = addr_format;
 	hints->domain_attr->data_progress = FI_PROGRESS_MANUAL;
@@ -1142,11 +1143,17 @@ static int fabric_open(const struct fmp_endpoint *lep)
 		}
 		nodep = node;
 	}
-	/* keys we draw ourselves first; provider keys if that is all there is */
-	ret = fabric_getinfo(prov, nodep, base, fmt, &S.info);
-	if (ret == -FI_ENODATA)
-		ret = fabric_getinfo(prov, nodep, base | FI_MR_PROV_KEY, fmt,
-				     &S.info);
+	/*
+	 * Keys we draw ourselves first; provider keys if that is all there
+	 * is. Remote RMA events where offered (shm): a counter that tells
+	 * the loop it is busy although one-sided operations complete
+	 * nothing on our side.
+	 */
+	ret = -FI_ENODATA;
+	for (int i = 0; i < 4 && ret == -FI_ENODATA; i++)
+		ret = fabric_getinfo(prov, nodep,
+				     base | (i >= 2 ? FI_MR_PROV_KEY : 0),
+				     i % 2 ? 0 : FI_RMA_EVENT, fmt, &S.info);
 	if (ret) {
 		list_providers(avail, sizeof(avail));
 		srv_log("provider %s not available%s%s: available are %s; pick "
@@ -1544,6 +1551,9 @@ int main(int argc, char **argv)
 	}
 	/* our own registrations only; no monitor threads or hooks in here */
 	setenv("FI_MR_CACHE_MONITOR", "disabled", 1);
+	/* read responses are small writes on tcp: Nagle against the
+	 * client's delayed ACK stalls them for milliseconds */
+	setenv("FI_TCP_NODELAY", "1", 0);
 
 	if (signals_open() || pool_init() || listen_open(&lep) ||
 	    fabric_open(&lep))
