@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The libfabric backend against the backend contract, on a real
+# farmem-server over provider $FAB_PROVIDER (tcp by default): data across
+# many chunks with many transfers in flight, put, fork tickets, threads,
+# a full pool (-ENOSPC); then nothing may be left on the server, and
+# SIGTERM stops it with status 0.
+. "${abs_top_srcdir:-$(dirname "$0")/../..}/tests/fabric/lib.sh"
+
+prov=${FAB_PROVIDER:-tcp}
+fab_start_server --size 64M --provider "$prov"
+"$FAB_CONFORM" ofi "$SERVER_ADDR" || fail "$prov conformance"
+"$FAB_CONFORM" ofi "$SERVER_ADDR" enospc=32 || fail "$prov pool full"
+# two "servers" that are one: chunks go round-robin, all still work
+"$FAB_CONFORM" ofi "$SERVER_ADDR,$SERVER_ADDR" basic fork \
+	|| fail "$prov with a server list"
+fab_stats_zero
+fab_stop_server TERM
+exit 0
