@@ -26,8 +26,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rdma/fabric.h>
@@ -57,6 +60,9 @@
 #define OFI_CTL_TIMEOUT_S 30
 /* consecutive empty polls between looks at the control connections */
 #define OFI_CHECK_EVERY 256
+/* transfers in flight and none completed for this long: the server is
+ * unreachable (a connection that never comes up reports nothing) */
+#define OFI_STALL_NS (30ull * 1000000000ull)
 
 enum { OP_FREE = 0, OP_POSTED, OP_ABANDONED };
 
@@ -126,6 +132,7 @@ struct fab_backend {
 	size_t ring_cap, ring_head, ring_n;
 	int dead; /* 0, or the error every call returns from now on */
 	unsigned empty_polls;
+	uint64_t progress_ns; /* last completion, or first post after idle */
 };
 
 /* What the parent hands its child. The child holds a copy of the
@@ -197,6 +204,14 @@ static int ofi_err(int fi_ret)
 	return e > 0 && e < FI_ERRNO_OFFSET ? -e : -EIO;
 }
 
+static uint64_t ofi_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- failure --------------------------------------------------------- */
 
 static void ring_push(struct fab_backend *b, void *ctx, int status);
@@ -250,21 +265,34 @@ static void ofi_check_ctl_locked(struct fab_backend *b)
 
 /* ---- completions -------------------------------------------------------- */
 
+/* ring_room - room for @want completions in the ring. Locked. */
+static int ring_room(struct fab_backend *b, size_t want)
+{
+	struct fab_completion *r;
+	size_t cap = b->ring_cap ? b->ring_cap : 256;
+
+	if (want <= b->ring_cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	r = heap_priv_alloc(cap * sizeof(*r), 16);
+	if (r == NULL)
+		return -ENOMEM;
+	for (size_t k = 0; k < b->ring_n; k++)
+		r[k] = b->ring[(b->ring_head + k) % b->ring_cap];
+	heap_priv_free(b->ring);
+	b->ring = r;
+	b->ring_cap = cap;
+	b->ring_head = 0;
+	return 0;
+}
+
+/* ring_push - queues a completion. Room was made when the operation was
+ * posted (ofi_xfer), so this never allocates: a lost completion would
+ * leave its caller waiting forever. */
 static void ring_push(struct fab_backend *b, void *ctx, int status)
 {
-	if (b->ring_n == b->ring_cap) {
-		size_t cap = b->ring_cap ? b->ring_cap * 2 : 256;
-		struct fab_completion *r = heap_priv_alloc(cap * sizeof(*r), 16);
-		/* without memory a completion would be lost: the caller
-		 * would wait forever on it */
-		FM_BUG_ON(r == NULL);
-		for (size_t k = 0; k < b->ring_n; k++)
-			r[k] = b->ring[(b->ring_head + k) % b->ring_cap];
-		heap_priv_free(b->ring);
-		b->ring = r;
-		b->ring_cap = cap;
-		b->ring_head = 0;
-	}
+	FM_BUG_ON(ring_room(b, b->ring_n + 1) != 0);
 	b->ring[(b->ring_head + b->ring_n) % b->ring_cap] =
 		(struct fab_completion){ ctx, status };
 	b->ring_n++;
@@ -272,6 +300,8 @@ static void ring_push(struct fab_backend *b, void *ctx, int status)
 
 static void op_put(struct fab_backend *b, struct ofi_op *op)
 {
+	if (op->state == OP_POSTED)
+		b->progress_ns = ofi_now_ns();
 	op->state = OP_FREE;
 	op->next_free = b->free_ops;
 	b->free_ops = op;
@@ -399,9 +429,75 @@ static void ofi_fabric_close(struct fab_backend *b)
 	b->info = NULL;
 }
 
+/*
+ * ofi_source - for IP providers, the local address our control connection
+ * to the first server uses: the endpoint binds there, so that its own
+ * connections leave by the same route (left to itself, tcp binds to the
+ * first interface, from which [::1] or another namespace is unreachable).
+ * Returns @buf, or NULL for other providers.
+ */
+static const char *ofi_source(struct fab_backend *b, char *buf, size_t len)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+
+	if ((b->addr_format != FI_SOCKADDR_IN &&
+	     b->addr_format != FI_SOCKADDR_IN6) ||
+	    getsockname(b->srv[0].fd, (struct sockaddr *)&sa, &salen))
+		return NULL;
+	if (sa.ss_family == AF_INET && b->addr_format == FI_SOCKADDR_IN)
+		return inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr,
+				 buf, (socklen_t)len);
+	if (sa.ss_family == AF_INET6 && b->addr_format == FI_SOCKADDR_IN6)
+		return inet_ntop(AF_INET6,
+				 &((struct sockaddr_in6 *)&sa)->sin6_addr, buf,
+				 (socklen_t)len);
+	return NULL;
+}
+
+/*
+ * ofi_pick_iface - for the tcp provider, the interface that owns the
+ * local address of our control connection to the first server, as
+ * FI_TCP_IFACE (unless the user chose one). ofi_rxm makes its connections
+ * from the tcp provider's interface whatever source we ask for, and from
+ * the default one [::1] or a server reached through another interface is
+ * unreachable. Read once, when libfabric loads: every session of the
+ * process uses that interface.
+ */
+static void ofi_pick_iface(struct fab_backend *b)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	struct ifaddrs *ifs, *i;
+
+	if (strncmp(b->provider, "tcp", 3) || getenv("FI_TCP_IFACE") ||
+	    getsockname(b->srv[0].fd, (struct sockaddr *)&sa, &salen) ||
+	    getifaddrs(&ifs))
+		return;
+	for (i = ifs; i; i = i->ifa_next) {
+		const struct sockaddr *a = i->ifa_addr;
+		if (a == NULL || a->sa_family != sa.ss_family)
+			continue;
+		if ((a->sa_family == AF_INET &&
+		     !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			     &((struct sockaddr_in *)&sa)->sin_addr,
+			     sizeof(struct in_addr))) ||
+		    (a->sa_family == AF_INET6 &&
+		     !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			     &((struct sockaddr_in6 *)&sa)->sin6_addr,
+			     sizeof(struct in6_addr)))) {
+			setenv("FI_TCP_IFACE", i->ifa_name, 0);
+			break;
+		}
+	}
+	freeifaddrs(ifs);
+}
+
 /* ofi_fabric_open - our endpoint on b->provider. Returns 0 or -errno. */
 static int ofi_fabric_open(struct fab_backend *b)
 {
+	char node[INET6_ADDRSTRLEN];
+	const char *src;
 	struct fi_info *hints;
 	struct fi_cq_attr cqa = { .format = FI_CQ_FORMAT_CONTEXT,
 				  .size = OFI_CQ_SIZE,
@@ -417,6 +513,8 @@ static int ofi_fabric_open(struct fab_backend *b)
 	/* small writes must not wait for an ACK (Nagle): ms stalls */
 	if (getenv("FI_TCP_NODELAY") == NULL)
 		setenv("FI_TCP_NODELAY", "1", 0);
+	if (!lib.getinfo && !lib.err)
+		ofi_pick_iface(b);
 	pthread_once(&lib_once, lib_load);
 	if (lib.err)
 		return lib.err;
@@ -434,7 +532,9 @@ static int ofi_fabric_open(struct fab_backend *b)
 				      FI_MR_ALLOCATED | FI_MR_PROV_KEY |
 				      FI_MR_ENDPOINT;
 	hints->fabric_attr->prov_name = b->provider;
-	ret = lib.getinfo(OFI_FI_VERSION, NULL, NULL, 0, hints, &b->info);
+	src = ofi_source(b, node, sizeof(node));
+	ret = lib.getinfo(OFI_FI_VERSION, src, src ? "0" : NULL,
+			  src ? FI_SOURCE : 0, hints, &b->info);
 	hints->fabric_attr->prov_name = NULL; /* ours, not malloc'ed */
 	lib.freeinfo(hints);
 	if (ret) {
@@ -893,6 +993,16 @@ static void ofi_check(struct fab_backend *b)
 	if (++b->empty_polls < OFI_CHECK_EVERY)
 		return;
 	b->empty_polls = 0;
+	if (b->inflight && ofi_now_ns() - b->progress_ns > OFI_STALL_NS) {
+		for (struct ofi_slab *sl = b->slabs; sl; sl = sl->next)
+			for (int i = 0; i < OFI_OPS_PER_SLAB; i++)
+				if (sl->ops[i].state == OP_POSTED) {
+					ofi_fail(b, sl->ops[i].server,
+						 "no transfer completed for "
+						 "30 s (unreachable?)");
+					return;
+				}
+	}
 	if (pthread_mutex_trylock(&b->ctl_lock))
 		return; /* a control call is running: it will see EOF itself */
 	ofi_check_ctl_locked(b);
@@ -921,8 +1031,9 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 		ret = e == NULL ? -ENOENT : -EINVAL;
 		goto out;
 	}
-	op = op_get(b);
-	if (op == NULL) {
+	/* every operation in flight may end up in the ring at once */
+	if (ring_room(b, b->ring_n + b->inflight + 1) ||
+	    (op = op_get(b)) == NULL) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -964,6 +1075,8 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 		op_put(b, op);
 		ret = b->dead ? b->dead : ofi_err((int)ret);
 	} else {
+		if (b->inflight == 1)
+			b->progress_ns = ofi_now_ns();
 		op->state = OP_POSTED;
 	}
 out:
@@ -1119,6 +1232,8 @@ static int ofi_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 	for (int s = 0; s < p->nservers; s++)
 		b->srv[s].ep = p->srv[s].ep;
 	ret = ofi_copy_tables(b, p);
+	for (int s = 0; s < b->nservers && !ret; s++)
+		ret = ctl_connect(&b->srv[s]);
 	if (!ret)
 		ret = ofi_fabric_open(b);
 	for (size_t i = 0; i < p->nregs && !ret; i++)
@@ -1127,9 +1242,6 @@ static int ofi_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 		struct fmp_fork_open_req req = { .ticket = ot.tk[s] };
 		struct fmp_session_rep rep;
 
-		ret = ctl_connect(&b->srv[s]);
-		if (ret)
-			break;
 		req.addr_len = (uint32_t)b->addr_len;
 		memcpy(req.addr, b->addr, b->addr_len);
 		ret = fmp_call(b->srv[s].fd, FMP_FORK_OPEN, &req, sizeof(req),

@@ -6,8 +6,9 @@
  *   fab_conform memfd SIZE|"" [TEST...]
  *   fab_conform ofi HOST:PORT[,HOST:PORT] [TEST...]   (FARMEM_TOKEN set)
  *
- * TEST: basic errors zero fork cancel threads two enospc[=N]; default all
- * but enospc, which needs a pool of its own (=N: exactly N chunks fit).
+ * TEST: basic errors zero fork cancel threads two enospc[=N] lose=PID;
+ * default all but enospc, which needs a pool of its own (=N: exactly N
+ * chunks fit), and lose, which kills the server (PID).
  */
 #include "config.h"
 
@@ -478,6 +479,57 @@ static void t_enospc(long expect)
 	printf("enospc: %zu chunks fit\n", n);
 }
 
+/*
+ * The server goes away (kill -9) with reads in flight: each completes
+ * (maybe with an error), then poll and every other call fail with -EPIPE.
+ * The server is stopped first, so that the reads are still in flight
+ * when it dies.
+ */
+static void t_lose(pid_t server)
+{
+	struct fab_backend *b = open_backend();
+	enum { N = 4, R = 64 };
+	char *buf = ft_area(N * FAB_CHUNK);
+	struct fab_completion c[16];
+	struct fab_ticket t;
+	fab_chunk_t ch[N], x;
+	uint8_t seen[R] = { 0 };
+	int k, got = 0, failed = 0;
+
+	FT_RET(ops->reg(b, buf, N * FAB_CHUNK), 0);
+	for (int i = 0; i < N; i++)
+		FT_RET(ops->chunk_alloc(b, &ch[i]), 0);
+	write_chunks(b, buf, ch, N, 31);
+	FT_CHECK(kill(server, SIGSTOP) == 0);
+	for (int i = 0; i < R; i++)
+		FT_RET(ops->read(b, ch[i % N], (size_t)i * 4096, buf + i * 4096,
+				 4096, (void *)(uintptr_t)(i + 1)), 0);
+	FT_CHECK(kill(server, SIGKILL) == 0);
+	while ((k = ops->poll(b, c, 16)) >= 0) {
+		for (int i = 0; i < k; i++) {
+			uintptr_t idx = (uintptr_t)c[i].ctx;
+			FT_CHECK(idx >= 1 && idx <= R && !seen[idx - 1]);
+			seen[idx - 1] = 1;
+			got++;
+			failed += c[i].status != 0;
+			FT_CHECK(c[i].status <= 0);
+		}
+	}
+	FT_RET(k, -EPIPE);
+	if (got != R)
+		FT_FAIL("%d of %d reads completed before poll failed", got, R);
+	FT_RET(ops->poll(b, c, 16), -EPIPE);
+	FT_RET(ops->read(b, ch[0], 0, buf, 4096, NULL), -EPIPE);
+	FT_RET(ops->write(b, ch[0], 0, buf, 4096, NULL), -EPIPE);
+	FT_RET(ops->chunk_alloc(b, &x), -EPIPE);
+	FT_RET(ops->chunk_put(b, ch[1]), -EPIPE);
+	FT_RET(ops->fork_prepare(b, &t), -EPIPE);
+	FT_RET(ops->reg(b, buf, 4096), -EPIPE);
+	ops->close(b);
+	printf("lose: %d reads in flight, %d failed\n", R, failed);
+	munmap(buf, N * FAB_CHUNK);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const all[] = { "basic", "errors", "zero", "fork",
@@ -517,6 +569,8 @@ int main(int argc, char **argv)
 			t_threads();
 		else if (!strcmp(t, "two"))
 			t_two();
+		else if (!strncmp(t, "lose=", 5))
+			t_lose((pid_t)atol(t + 5));
 		else if (!strncmp(t, "enospc", 6))
 			t_enospc(t[6] == '=' ? atol(t + 7) : -1);
 		else
