@@ -17,6 +17,18 @@
  *
  * All functions return 0 (or a count) or a negative errno. None allocates
  * from the managed region, and none may be called from a signal handler.
+ * Any may be called from any thread.
+ *
+ * Errors both backends give: -EINVAL for a transfer outside its chunk or
+ * a buffer outside every reg() area; -ENOENT for a chunk this session does
+ * not hold (never had, or put); -ENOSPC from chunk_alloc when full. When a
+ * memory server is lost, transfers in flight complete with -ECONNRESET,
+ * and from then on every call fails with -EPIPE, poll included.
+ *
+ * Fork: between fork_prepare and fork the caller allocates no chunk and
+ * prepares no other ticket on the session. fork_open carries the parent's
+ * reg() areas over (same addresses in the child); registering them again
+ * is harmless.
  */
 #ifndef FARMEM_FAB_H
 #define FARMEM_FAB_H
@@ -70,7 +82,8 @@ struct fab_ops {
 	void (*close)(struct fab_backend *b);
 };
 
-/* The backends. */
+/* The backends. memfd: spec NULL (64 GiB store) or a size ("64M").
+ * ofi: spec "host:port[,host:port...]", token in FARMEM_TOKEN. */
 extern const struct fab_ops fab_memfd_ops; /* in-process store (tests) */
 extern const struct fab_ops fab_ofi_ops;   /* libfabric to farmem-server */
 

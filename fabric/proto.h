@@ -41,7 +41,10 @@
  * Keys: every chunk is its own memory registration with a random 64-bit
  * key (getrandom), so a session only ever learns the keys of chunks it
  * holds, and the provider (tcp) rejects any access whose key or range
- * does not match one registration. When the provider insists on choosing
+ * does not match one registration (and drops that peer's connection).
+ * Remote addresses are what CHUNK_ALLOC returns plus the offset: virtual
+ * addresses where the provider wants them (shm), else offsets from 0 in
+ * the registration (tcp), where the key alone names the chunk. When the provider insists on choosing
  * keys itself (FI_MR_PROV_KEY) the server says so in INFO (FMP_F_PROV_KEY)
  * and in its log: such keys may be guessable. The shm provider copies
  * through the kernel (CMA) without checking keys at all: it trusts every
@@ -100,7 +103,8 @@ struct fmp_info_rep {
 	uint8_t addr[FMP_ADDR_MAX];  /* the server's endpoint, as HELLO's */
 };
 
-/* HELLO: the token and the client's endpoint name (fi_getname). */
+/* HELLO: the token and the client's endpoint name (fi_getname). The
+ * token bytes past token_len must be zero. */
 struct fmp_hello_req {
 	uint32_t token_len;
 	uint32_t addr_len;

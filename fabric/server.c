@@ -226,6 +226,8 @@ static struct {
 	char *base;
 	size_t nslots;
 	size_t used;
+	size_t low;  /* no free slot below this one */
+	size_t high; /* no slot at or above this one was ever used */
 	struct slot *slots;
 	size_t bitwords;
 	/* fabric */
@@ -350,6 +352,8 @@ static void slot_unref(size_t i)
 		s->gen = 1;
 	madvise(slot_addr(i), FAB_CHUNK, MADV_DONTNEED);
 	S.used--;
+	if (i < S.low)
+		S.low = i;
 }
 
 static bool bit_test(const uint64_t *b, size_t i)
@@ -649,10 +653,13 @@ static int do_chunk_alloc(struct conn *c, struct fmp_chunk_rep *rep)
 
 	if (S.used == S.nslots)
 		return ENOSPC;
-	for (i = 0; i < S.nslots; i++)
+	for (i = S.low; i < S.nslots; i++)
 		if (S.slots[i].refs == 0)
 			break;
 	FM_BUG_ON(i == S.nslots);
+	S.low = i + 1;
+	if (i >= S.high)
+		S.high = i + 1;
 	ret = slot_register(i);
 	if (ret)
 		return ret == -FI_ENOMEM ? ENOMEM : EIO;
@@ -728,7 +735,7 @@ static uint64_t pool_resident(void)
 	unsigned char vec[FAB_CHUNK / 4096];
 	uint64_t pages = 0;
 
-	for (size_t i = 0; i < S.nslots; i++) {
+	for (size_t i = 0; i < S.high; i++) {
 		if (mincore(slot_addr(i), FAB_CHUNK, vec))
 			continue;
 		for (size_t p = 0; p < sizeof(vec); p++)
@@ -1566,6 +1573,13 @@ int main(int argc, char **argv)
 	if (S.cq_fd < 0)
 		srv_log("provider %s has no wait descriptor: polling every "
 			"millisecond when idle", S.info->fabric_attr->prov_name);
+	if (opt.verbose)
+		srv_log("endpoint: mr_mode%s%s%s, %s, remote event counter %s",
+			S.virt_addr ? " virt_addr" : "",
+			S.prov_key ? " prov_key" : "",
+			S.mr_endpoint ? " endpoint" : "",
+			S.cq_fd >= 0 ? "wait fd" : "no wait fd",
+			S.cntr ? "yes" : "no");
 
 	printf("farmem-server: ready on %s provider %s pool %s\n",
 	       S.listen_name, S.info->fabric_attr->prov_name,

@@ -300,7 +300,9 @@ static void attacker_open(struct raw *a, struct fmp_chunk_rep *own)
  * from a fresh attacker: the tcp provider drops the connection of a peer
  * that sends a bad key, and a refusal on a dead connection proves
  * nothing. @raddr and @key are relative to the attacker's own chunk when
- * @rel is set (the neighbour below it is the victim's: lowest slot first).
+ * @rel is set. With virtual addresses (shm-like) the chunk below the
+ * attacker's is the victim's (lowest slot first); with offsets (tcp) every
+ * chunk starts at 0, the key alone names it, and "below" is out of range.
  */
 enum { REL_ADDR = 1, REL_KEY = 2 };
 static void must_fail(const char *what, bool write, int rel, int64_t raddr,
