@@ -1,0 +1,104 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# 12. The integration suite (tests/integration/*.sh) once more, every
+# program under the preload held to FARMEM_LOCAL_MEM=64M (FMP_TIGHT_MEM).
+# Not in make check's TESTS (it takes minutes): make check-pager-tight.
+#
+# lib.sh strips every FARMEM_* variable of the caller's environment from
+# its runs (env -u ...) and knows only its own profiles, so exporting
+# FARMEM_LOCAL_MEM does nothing. Until lib.sh offers a way in (a profile,
+# or a variable whose settings it adds to every run under the preload),
+# this script puts a wrapper named env first in PATH: lib.sh runs
+# "timeout ... env -u ... LD_PRELOAD=... VAR=... CMD", and the wrapper adds
+# FARMEM_LOCAL_MEM after the -u options of such a run, or of a run of
+# farmem-run (so that a run's own FARMEM_LOCAL_MEM, as options.sh sets, or
+# farmem-run's --local-mem, still wins). The statistics of the
+# runs are then checked to show that budget, so that a change in lib.sh
+# cannot make this pass without it.
+#
+# FMP_TIGHT_PROFILE: lib.sh's profile for the runs (default: "default";
+# every run of fm_compare also has a verbose run with statistics).
+. "$(dirname "$0")/pager_lib.sh"
+
+fmp_need_uffd
+tight=${FMP_TIGHT_MEM:-64M}
+real_env=$(command -v env)
+[ -n "$real_env" ] || fm_error "no env command"
+
+mkdir "$fm_tmp/bin" || fm_error "mkdir"
+cat >"$fm_tmp/bin/env" <<EOS
+#!/bin/sh
+# env, adding FARMEM_LOCAL_MEM=$tight to runs under libfarmem or
+# farmem-run (see tests/pager/integration_tight.sh)
+case " \$* " in
+*" LD_PRELOAD=$FM_LIB "* | *" $FM_RUN "*) ;;
+*) exec "$real_env" "\$@" ;;
+esac
+n=0
+for a in "\$@"; do
+	n=\$((n + 1))
+done
+i=0
+while [ \$i -lt \$n ]; do
+	a=\$1
+	shift
+	i=\$((i + 1))
+	if [ "\$a" = -u ] && [ \$i -lt \$n ]; then
+		set -- "\$@" -u "\$1"
+		shift
+		i=\$((i + 1))
+		continue
+	fi
+	set -- "\$@" FARMEM_LOCAL_MEM=$tight "\$a"
+	break
+done
+while [ \$i -lt \$n ]; do
+	set -- "\$@" "\$1"
+	shift
+	i=\$((i + 1))
+done
+exec "$real_env" "\$@"
+EOS
+chmod +x "$fm_tmp/bin/env"
+
+# the wrapper itself: a run under the preload gets the budget, its own
+# setting wins, other runs are untouched
+w() { PATH=$fm_tmp/bin:$PATH env "$@"; }
+[ "$(w -u LD_PRELOAD LD_PRELOAD="$FM_LIB" sh -c 'echo $FARMEM_LOCAL_MEM' 2>/dev/null)" = "$tight" ] &&
+	[ "$(w -u X LD_PRELOAD="$FM_LIB" FARMEM_LOCAL_MEM=17M sh -c 'echo $FARMEM_LOCAL_MEM' 2>/dev/null)" = 17M ] &&
+	[ -z "$(w -u LD_PRELOAD sh -c 'echo $FARMEM_LOCAL_MEM')" ] ||
+	fm_error "the env wrapper does not work"
+
+budget_re="budget $(echo "$tight" | sed 's/M$//').0 MiB"
+for t in "$abs_top_srcdir"/tests/integration/*.sh; do
+	name=$(basename "$t" .sh)
+	[ "$name" = lib ] && continue
+	echo "=== $name under FARMEM_LOCAL_MEM=$tight"
+	PATH=$fm_tmp/bin:$PATH FM_TEST_KEEP=1 \
+		FM_TEST_PROFILE=${FMP_TIGHT_PROFILE:-default} \
+		TMPDIR=$fm_tmp "$SHELL" "$t" >"$fm_tmp/$name.log" 2>&1
+	rc=$?
+	grep -E '^(FAIL|ERROR|SKIP)' "$fm_tmp/$name.log" | head -n 10
+	kept=$(sed -n 's/^kept //p' "$fm_tmp/$name.log" | tail -n 1)
+	nstats=0
+	nbudget=0
+	if [ -n "$kept" ] && [ -d "$kept" ]; then
+		nstats=$(find "$kept" -name '*.stats.*' | wc -l)
+		nbudget=$(find "$kept" -name '*.stats.*' -exec grep -l "$budget_re" {} + |
+			wc -l)
+		rm -rf "$kept"
+	fi
+	case $rc in
+	0) fm_ok "$name: passes under FARMEM_LOCAL_MEM=$tight" ;;
+	77) echo "SKIP: $name (skipped by itself)" ;;
+	*) fm_fail "$name: exit status $rc under FARMEM_LOCAL_MEM=$tight" ;;
+	esac
+	if [ "$rc" -ne 77 ] && [ "$nstats" -gt 0 ]; then
+		if [ "$nbudget" -gt 0 ]; then
+			fm_ok "$name: $nbudget of $nstats statistics files show the $tight budget"
+		else
+			fm_fail "$name: none of $nstats statistics files shows the $tight budget"
+		fi
+	fi
+done
+fm_finish
