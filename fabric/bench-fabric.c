@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "fabric/fab.h"
 
@@ -131,6 +134,49 @@ static void throughput(size_t len, int write, int qd, uint64_t bytes)
 	       (double)ops_total * len / s / 1e6, ops_total / s);
 }
 
+/* What a session costs to open, and what a forked child waits for before
+ * its far memory works (fork_prepare in the parent, fork_open in it). */
+static void sessions(const char *spec)
+{
+	struct fab_backend *b2;
+	struct fab_ticket t;
+	uint64_t t0, t_open, t_prep;
+	int fds[2], ret;
+	pid_t pid;
+
+	t0 = now_ns();
+	ret = ops->open(spec, &b2);
+	if (ret)
+		die("open", ret);
+	t_open = now_ns() - t0;
+	ops->close(b2);
+	if (pipe(fds))
+		die("pipe", -errno);
+	t0 = now_ns();
+	ret = ops->fork_prepare(be, &t);
+	if (ret)
+		die("fork_prepare", ret);
+	t_prep = now_ns() - t0;
+	pid = fork();
+	if (pid == 0) {
+		uint64_t t1 = now_ns(), dt;
+		ret = ops->fork_open(&t, &b2);
+		dt = now_ns() - t1;
+		if (write(fds[1], &dt, sizeof(dt)) != sizeof(dt) || ret)
+			_exit(1);
+		ops->close(b2);
+		_exit(0);
+	}
+	uint64_t dt = 0;
+	if (pid < 0 || read(fds[0], &dt, sizeof(dt)) != sizeof(dt))
+		die("fork_open in the child", -EIO);
+	waitpid(pid, NULL, 0);
+	printf("session open %.1f ms, fork_prepare %.1f us, fork_open in the "
+	       "child %.1f ms\n", t_open / 1e6, t_prep / 1e3, dt / 1e6);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(int argc, char **argv)
 {
 	int iters = argc > 3 ? atoi(argv[3]) : 20000, ret;
@@ -162,6 +208,7 @@ int main(int argc, char **argv)
 			;
 	}
 	printf("backend %s %s, %d chunks\n", ops->name, argv[2], NCHUNKS);
+	sessions(argv[2][0] ? argv[2] : NULL);
 	latency(4096, 0, iters);
 	latency(4096, 1, iters);
 	latency(65536, 0, iters / 4);
