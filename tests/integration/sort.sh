@@ -12,8 +12,11 @@ fm_need_bin gen_lines
 
 # sort makes few, large allocations: the input must have lived on the
 # managed heap (bytes live at peak), not merely some allocations
+# tight: 128 MiB for 50 MB of input and sort's buffers (about 250 MiB)
+FM_BUDGET=128M FM_EXPECT_PAGING=1
 fm_compare sort 10 LC_ALL=C sort "$fm_tmp/input.txt"
 fm_peak_at_least sort.verbose 45
+FM_BUDGET=16M FM_EXPECT_PAGING=0
 fm_compare sort-keys 100 LC_ALL=C TMPDIR="$fm_tmp" sort -S 8M \
 	--parallel=2 -k2,2n -k1,1r "$fm_tmp/input.txt"
 fm_finish

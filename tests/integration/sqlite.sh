@@ -7,5 +7,7 @@
 fm_need_cmd sqlite3
 
 FM_STDIN=$FM_SRC/sqlite.sql
+# tight: 16 MiB for a heap of about 28 MiB
+FM_BUDGET=16M FM_EXPECT_PAGING=1
 fm_compare sqlite 50000 sqlite3 -batch :memory:
 fm_finish
