@@ -183,13 +183,13 @@ static void test_churning_child(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		int bad = churn(1, 100000);
+		int bad = churn(1, 50000);
 		pid_t g = fork();
 		if (g == 0)
-			_exit(churn(2, 30000) || fmc_failures ? 1 : 0);
+			_exit(churn(2, 20000) || fmc_failures ? 1 : 0);
 		if (g < 0 || wait_child(g) != 0)
 			bad++;
-		bad += churn(3, 30000);
+		bad += churn(3, 20000);
 		_exit(bad || fmc_failures ? 1 : 0);
 	}
 	rc = wait_child(pid);
@@ -202,7 +202,7 @@ static void test_churning_child(void)
 
 /* ---- 3: fork while other threads allocate ------------------------------- */
 
-#define FORKS 15
+#define FORKS 10
 
 static volatile int stop;
 
@@ -236,7 +236,7 @@ static void test_fork_under_load(void)
 		if (pid == 0) {
 			/* only this thread exists here: every lock the
 			 * others held must have been released */
-			int bad = churn((unsigned)i, 3000);
+			int bad = churn((unsigned)i, 2000);
 			char *s = strdup("child");
 			bad += s == NULL;
 			free(s);

@@ -178,7 +178,8 @@ fm_reap() {
 		fm_i=$((fm_i + 1))
 		if [ "$fm_i" -gt 20 ]; then
 			fm_fail "$1: processes left running after the program exited"
-			ps -o pid,stat,wchan:20,args -g "$2" 2>/dev/null | head -n 5
+			ps -eo pgid=,pid=,stat=,wchan:24=,args= 2>/dev/null |
+				awk -v g="$2" '$1 == g' | head -n 5
 			kill -KILL -- "-$2" 2>/dev/null
 			break
 		fi

@@ -16,7 +16,7 @@ fm_need_bin gen_lines
 FM_BUDGET=128M FM_EXPECT_PAGING=1
 fm_compare sort 10 LC_ALL=C sort "$fm_tmp/input.txt"
 fm_peak_at_least sort.verbose 45
-FM_BUDGET=16M FM_EXPECT_PAGING=0
+FM_RUN_PROFILES="default stats4g"
 fm_compare sort-keys 100 LC_ALL=C TMPDIR="$fm_tmp" sort -S 8M \
 	--parallel=2 -k2,2n -k1,1r "$fm_tmp/input.txt"
 fm_finish
