@@ -68,19 +68,21 @@ fmp_need_prog() {
 	done
 }
 
-# fmp_need_uffd - skip (77) if this process may not use userfaultfd: a
-# tiny program under the preload with a budget says so when it cannot.
-fmp_need_uffd() {
+# fmp_have_uffd - may this process use userfaultfd? A tiny program under
+# the preload with a budget says so when it cannot (fmp_no_uffd: why).
+fmp_have_uffd() {
 	fmp_need_prog fill
 	fm_farmem uffd-probe FARMEM_LOCAL_MEM=16M "$FMP_BIN/fill" 1
-	if [ "$fm_rc" -ne 0 ]; then
-		if grep userfaultfd "$fm_tmp/uffd-probe.err" >/dev/null; then
-			fm_skip "userfaultfd is not permitted here: $(grep \
-				userfaultfd "$fm_tmp/uffd-probe.err" | head -n 1)"
-		fi
-		fm_show uffd-probe
-		fm_error "a tiny program does not run under the pager"
-	fi
+	[ "$fm_rc" -eq 0 ] && return 0
+	fmp_no_uffd=$(grep userfaultfd "$fm_tmp/uffd-probe.err" | head -n 1)
+	[ -n "$fmp_no_uffd" ] && return 1
+	fm_show uffd-probe
+	fm_error "a tiny program does not run under the pager"
+}
+
+# fmp_need_uffd - skip (77) if this process may not use userfaultfd.
+fmp_need_uffd() {
+	fmp_have_uffd || fm_skip "userfaultfd is not permitted here: $fmp_no_uffd"
 }
 
 # fmp_hwm TAG - the largest VmHWM (kB) that run TAG's processes printed.
