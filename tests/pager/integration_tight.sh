@@ -4,17 +4,18 @@
 # program under the preload held to FARMEM_LOCAL_MEM=64M (FMP_TIGHT_MEM).
 # Not in make check's TESTS (it takes minutes): make check-pager-tight.
 #
-# lib.sh as committed strips every FARMEM_* variable of the caller's
-# environment from its runs (env -u ...) and knows only its own profiles,
-# so exporting FARMEM_LOCAL_MEM does nothing. Where lib.sh has a "tight"
-# profile (FARMEM_LOCAL_MEM=$FM_BUDGET), the suite runs under it with
-# FM_BUDGET=64M. Otherwise this script puts a wrapper named env first in
-# PATH: lib.sh runs "timeout ... env -u ... LD_PRELOAD=... VAR=... CMD",
-# and the wrapper adds FARMEM_LOCAL_MEM after the -u options of such a
-# run, or of a run of farmem-run (so that a run's own FARMEM_LOCAL_MEM, as
-# options.sh sets, or farmem-run's --local-mem, still wins). Either way,
-# the statistics of the runs must show the budget, so that a change in
-# lib.sh cannot make this pass without it.
+# lib.sh strips every FARMEM_* variable of the caller's environment from
+# its runs (env -u ...), so exporting FARMEM_LOCAL_MEM does nothing; its
+# "tight" profile (since 375fe7f) budgets only the profile's runs, each
+# test choosing its own FM_BUDGET. So this script puts a wrapper named env
+# first in PATH: lib.sh runs "timeout ... env -u ... LD_PRELOAD=...
+# VAR=... CMD", and the wrapper adds FARMEM_LOCAL_MEM after the -u options
+# of such a run, or of a run of farmem-run (so that a run's own
+# FARMEM_LOCAL_MEM, from its test or profile, or farmem-run's --local-mem,
+# still wins); where lib.sh has the tight profile, the suite runs under
+# it, with FM_BUDGET=64M where a test does not set its own. The
+# statistics of the runs must show a budget, so that a change in lib.sh
+# cannot make this pass without one.
 #
 # FMP_TIGHT_PROFILE: with the wrapper, lib.sh's profile for the runs
 # (default: "default"; every run of fm_compare also has a verbose run
@@ -30,9 +31,11 @@ real_env=$(command -v env)
 mkdir "$fm_tmp/bin" || fm_error "mkdir"
 budget_re="budget $(echo "$tight" | sed 's/M$//').0 MiB"
 if fm_profile_env tight >/dev/null 2>&1; then
-	# a test may set its own FM_BUDGET: any budget will do
-	how="lib.sh's tight profile"
-	run_env="FM_TEST_PROFILE=tight FM_BUDGET=$tight"
+	# the wrapper still covers the runs outside the profile (the verbose
+	# ones, farmem-run's); a test may set its own FM_BUDGET: any budget
+	# will do
+	how="lib.sh's tight profile and an env wrapper"
+	run_env="PATH=$fm_tmp/bin:$PATH FM_TEST_PROFILE=tight FM_BUDGET=$tight"
 	budget_re="budget [0-9.]* [MG]iB"
 else
 	how="an env wrapper"
