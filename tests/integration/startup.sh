@@ -30,6 +30,15 @@ fm_expect_in exhaust out 'most of it allocates again' \
 	"memory comes back after free"
 fm_quiet exhaust && fm_ok "exhaust: nothing printed by malloc"
 
+# The statistics table reaches stderr even when the program closed its
+# stderr at exit (coreutils' close_stdout closes both).
+if command -v ls >/dev/null 2>&1; then
+	fm_farmem ls-stats FARMEM_STATS=1 FARMEM_STATS_FILE= ls /
+	fm_expect_rc ls-stats 0 "ls ran"
+	fm_expect_in ls-stats err 'statistics for ls' \
+		"FARMEM_STATS=1 ls: statistics on stderr"
+fi
+
 # An address-space limit (ulimit -v) too small for the default 1 TiB
 # region. The limit applies to the shell started without the preload,
 # which then execs the program with it.
