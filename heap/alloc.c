@@ -16,23 +16,33 @@
 #include "heap.h"
 #include "prim.h"
 
-/* Per-thread state. Counters are thread-local and summed on demand, so the
- * fast path touches no shared cache line. */
-struct heap_tls {
-	mi_heap_t *heap;  /* NULL until the thread's first allocation */
-	int runtime;      /* > 0: a runtime thread (private allocator) */
-	mi_heap_t *saved; /* the heap put aside while a runtime thread */
-	bool listed;      /* on the thread list */
+/*
+ * A thread's counters. They live in private memory, not in the thread's
+ * TLS: a thread may allocate again after its exit hook ran (later TLS
+ * destructors), and a list threaded through TLS blocks would then point
+ * into a freed stack. Blocks are never freed, only recycled, so summing
+ * them is always safe; the fast path touches no shared cache line.
+ */
+struct tstat {
 	uint64_t allocs;
 	uint64_t frees;
 	int64_t live;     /* bytes, since the last fold (tracking only) */
 	uintptr_t high;   /* highest region address handed out (tracking) */
-	struct heap_tls *next, *prev;
+	struct tstat *next;      /* every block */
+	struct tstat *next_free; /* recycled blocks */
+};
+
+struct heap_tls {
+	mi_heap_t *heap;  /* NULL until the thread's first allocation */
+	int runtime;      /* > 0: a runtime thread (private allocator) */
+	mi_heap_t *saved; /* the heap put aside while a runtime thread */
+	struct tstat *ts; /* NULL until the first allocation or free */
 };
 
 static FM_TLS struct heap_tls tls;
 
-static struct heap_tls *thread_list;
+static struct tstat *tstat_all, *tstat_free;
+static struct tstat tstat_overflow; /* summed, never recycled */
 static int list_lock_word;
 static pthread_key_t exit_key;
 
@@ -61,17 +71,21 @@ static void list_unlock(void)
 
 static void fold_live(void)
 {
-	int64_t now = __atomic_add_fetch(&g.live, tls.live, __ATOMIC_RELAXED);
-	int64_t peak = __atomic_load_n(&g.live_peak, __ATOMIC_RELAXED);
+	struct tstat *t = tls.ts;
+	int64_t now, peak;
 
-	tls.live = 0;
+	if (t == NULL)
+		return;
+	now = __atomic_add_fetch(&g.live, t->live, __ATOMIC_RELAXED);
+	peak = __atomic_load_n(&g.live_peak, __ATOMIC_RELAXED);
+	t->live = 0;
 	while (now > peak &&
 	       !__atomic_compare_exchange_n(&g.live_peak, &peak, now, true,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 	uintptr_t high = __atomic_load_n(&g.high, __ATOMIC_RELAXED);
-	while (tls.high > high &&
-	       !__atomic_compare_exchange_n(&g.high, &high, tls.high, true,
+	while (t->high > high &&
+	       !__atomic_compare_exchange_n(&g.high, &high, t->high, true,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
@@ -80,43 +94,80 @@ static void fold_live(void)
 static void __attribute__((noinline)) track_alloc(void *p)
 {
 	uintptr_t end = (uintptr_t)p + mi_usable_size(p);
+	struct tstat *t = tls.ts;
 
-	tls.live += (int64_t)mi_usable_size(p);
-	if (end > tls.high)
-		tls.high = end;
-	if (tls.live > TRACK_FOLD || tls.live < -TRACK_FOLD)
+	t->live += (int64_t)mi_usable_size(p);
+	if (end > t->high)
+		t->high = end;
+	if (t->live > TRACK_FOLD || t->live < -TRACK_FOLD)
 		fold_live();
 }
 
 static void __attribute__((noinline)) track_free(size_t n)
 {
-	tls.live -= (int64_t)n;
-	if (tls.live > TRACK_FOLD || tls.live < -TRACK_FOLD)
+	struct tstat *t = tls.ts;
+
+	t->live -= (int64_t)n;
+	if (t->live > TRACK_FOLD || t->live < -TRACK_FOLD)
 		fold_live();
 }
 
 /* Thread exit, run by our pthread key after mimalloc's own key (created
- * first, so run first) has deleted the thread's heap. */
+ * first, so run first) has deleted the thread's heap: the counters fold
+ * into the totals and the block is recycled. */
 static void thread_exit(void *arg)
 {
+	struct tstat *t = tls.ts;
+
 	(void)arg;
+	tls.heap = NULL;
+	if (t == NULL || t == &tstat_overflow) {
+		tls.ts = NULL;
+		return;
+	}
 	if (track_bytes)
 		fold_live();
 	list_lock();
-	__atomic_fetch_add(&g.allocs, tls.allocs, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&g.frees, tls.frees, __ATOMIC_RELAXED);
-	tls.allocs = tls.frees = 0;
-	if (tls.listed) {
-		if (tls.prev)
-			tls.prev->next = tls.next;
-		else
-			thread_list = tls.next;
-		if (tls.next)
-			tls.next->prev = tls.prev;
-		tls.listed = false;
-	}
+	g.allocs += t->allocs;
+	g.frees += t->frees;
+	t->allocs = t->frees = 0;
+	t->high = 0;
+	t->next_free = tstat_free;
+	tstat_free = t;
+	tls.ts = NULL;
 	list_unlock();
-	tls.heap = NULL;
+}
+
+/* Gives the thread its counters: on its first allocation, or first free
+ * (a consumer thread may only ever free). */
+static struct tstat *__attribute__((noinline)) thread_register(void)
+{
+	struct tstat *t;
+
+	list_lock();
+	t = tstat_free;
+	if (t) {
+		tstat_free = t->next_free;
+	} else {
+		list_unlock();
+		t = heap_priv_alloc(sizeof(*t), 64); /* own cache line */
+		if (t == NULL) {
+			/* no memory for counters: count in a shared block
+			 * (approximate), but never fail an allocation */
+			tls.ts = &tstat_overflow;
+			return &tstat_overflow;
+		}
+		memset(t, 0, sizeof(*t));
+		list_lock();
+		t->next = tstat_all;
+		tstat_all = t;
+	}
+	g.threads++;
+	list_unlock();
+	tls.ts = t;
+	/* a non-NULL value makes the key's destructor run at thread exit */
+	pthread_setspecific(exit_key, &tls);
+	return t;
 }
 
 int heap_attach(void)
@@ -128,40 +179,16 @@ int heap_attach(void)
 	h = mi_heap_new_in_arena(heap_region_arena());
 	if (h == NULL)
 		return -ENOMEM;
+	if (tls.ts == NULL)
+		thread_register();
 	tls.heap = h;
-	if (!tls.listed) {
-		list_lock();
-		tls.prev = NULL;
-		tls.next = thread_list;
-		if (thread_list)
-			thread_list->prev = &tls;
-		thread_list = &tls;
-		tls.listed = true;
-		g.threads++;
-		list_unlock();
-	}
-	/* a non-NULL value makes the key's destructor run at thread exit */
-	pthread_setspecific(exit_key, &tls);
 	return 0;
 }
 
-/* After fork only the forking thread exists: the others' TLS blocks may be
- * reused by the child's next threads, so they leave the list, their counts
- * kept. */
+/* After fork only the forking thread exists. The others' counter blocks
+ * keep their counts and stay summed: private memory, nothing dangles. */
 static void child_after_fork(void)
 {
-	struct heap_tls *t, *next;
-
-	for (t = thread_list; t; t = next) {
-		next = t->next;
-		if (t == &tls)
-			continue;
-		g.allocs += t->allocs;
-		g.frees += t->frees;
-		g.live += t->live;
-	}
-	thread_list = tls.listed ? &tls : NULL;
-	tls.prev = tls.next = NULL;
 	list_lock_word = 0;
 	heap_priv_postfork();
 	heap_mmap_postfork();
@@ -196,6 +223,23 @@ int heap_init_threads(void)
 	return -rc;
 }
 
+/*
+ * mimalloc 2.0.9 hands out a plain block when the size is a multiple of the
+ * alignment, trusting that such blocks are aligned; the first page of a
+ * segment breaks that (aligned_alloc(512, 512) returned ...180). A size
+ * that is not a multiple takes its checked paths instead.
+ */
+static void *mi_aligned(mi_heap_t *h, size_t n, size_t align)
+{
+	void *p = mi_heap_malloc_aligned(h, n, align);
+
+	if (FM_UNLIKELY(p != NULL && ((uintptr_t)p & (align - 1)))) {
+		mi_free(p);
+		p = mi_heap_malloc_aligned(h, n + 1, align);
+	}
+	return p;
+}
+
 static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
 {
 	void *p;
@@ -206,13 +250,12 @@ static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = align ? mi_heap_malloc_aligned(tls.heap, n, align)
-		  : mi_heap_malloc(tls.heap, n);
+	p = align ? mi_aligned(tls.heap, n, align) : mi_heap_malloc(tls.heap, n);
 	if (p == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	tls.allocs++;
+	tls.ts->allocs++;
 	if (FM_UNLIKELY(track_bytes))
 		track_alloc(p);
 	return p;
@@ -228,12 +271,12 @@ void *heap_malloc(size_t n)
 	if (FM_LIKELY(n < HEAP_LARGE))
 		p = mi_heap_malloc(h, n);
 	else
-		p = mi_heap_malloc_aligned(h, n, HEAP_PAGE);
+		p = mi_aligned(h, n, HEAP_PAGE);
 	if (FM_UNLIKELY(p == NULL)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	tls.allocs++;
+	tls.ts->allocs++;
 	if (FM_UNLIKELY(track_bytes))
 		track_alloc(p);
 	return p;
@@ -256,7 +299,7 @@ void *heap_zalloc(size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	tls.allocs++;
+	tls.ts->allocs++;
 	if (FM_UNLIKELY(track_bytes))
 		track_alloc(p);
 	return p;
@@ -271,12 +314,12 @@ void *heap_memalign(size_t align, size_t n)
 		align = HEAP_PAGE;
 	if (FM_UNLIKELY(h == NULL))
 		return malloc_slow(n, align);
-	p = mi_heap_malloc_aligned(h, n, align);
+	p = mi_aligned(h, n, align);
 	if (FM_UNLIKELY(p == NULL)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	tls.allocs++;
+	tls.ts->allocs++;
 	if (FM_UNLIKELY(track_bytes))
 		track_alloc(p);
 	return p;
@@ -329,6 +372,10 @@ static void discard_large(void *p, size_t usable)
 bool heap_free(void *p)
 {
 	if (FM_LIKELY(heap_in_region(p))) {
+		struct tstat *t = tls.ts;
+
+		if (FM_UNLIKELY(t == NULL))
+			t = thread_register();
 		/* large blocks are page aligned; small ones rarely are */
 		if (((uintptr_t)p & (HEAP_PAGE - 1)) == 0 || track_bytes) {
 			size_t n = mi_usable_size(p);
@@ -337,7 +384,7 @@ bool heap_free(void *p)
 			if (track_bytes)
 				track_free(n);
 		}
-		tls.frees++;
+		t->frees++;
 		mi_free(p);
 		return true;
 	}
@@ -377,9 +424,14 @@ bool heap_runtime_tid(int tid)
 	return false;
 }
 
-void heap_runtime_enter(void)
+void heap_runtime_thread_begin(void)
 {
 	runtime_tid_note();
+	heap_runtime_enter();
+}
+
+void heap_runtime_enter(void)
+{
 	/* with no heap, every allocation takes the slow path, which routes
 	 * runtime threads to the private allocator */
 	if (tls.runtime++ == 0) {
@@ -418,9 +470,9 @@ void heap_stats_get(struct heap_stats *s)
 	if (track_bytes)
 		fold_live();
 	list_lock();
-	s->allocs = g.allocs;
-	s->frees = g.frees;
-	for (struct heap_tls *t = thread_list; t; t = t->next) {
+	s->allocs = g.allocs + tstat_overflow.allocs;
+	s->frees = g.frees + tstat_overflow.frees;
+	for (struct tstat *t = tstat_all; t; t = t->next) {
 		s->allocs += __atomic_load_n(&t->allocs, __ATOMIC_RELAXED);
 		s->frees += __atomic_load_n(&t->frees, __ATOMIC_RELAXED);
 	}

@@ -122,6 +122,9 @@ size_t heap_usable(const void *p);
  */
 void heap_runtime_enter(void);
 void heap_runtime_leave(void);
+/* heap_runtime_thread_begin - the calling thread is a runtime thread for
+ * good: routed as above, and a fault it takes in the region is a bug. */
+void heap_runtime_thread_begin(void);
 bool heap_is_runtime_thread(void);
 /* heap_runtime_tid - was thread @tid ever a runtime thread? */
 bool heap_runtime_tid(int tid);

@@ -306,6 +306,7 @@ static void stage_flush(void)
 		prim_discard(stage_addr(at), (size_t)n << PG_SHIFT);
 		bm_give(pg.stage_free, at, n);
 	}
+	FM_BUG_ON(pg.resident < pg.ndirty || pg.leaving < pg.ndirty);
 	pg.resident -= pg.ndirty;
 	pg.leaving -= pg.ndirty;
 	pg.ndirty = 0;
@@ -541,6 +542,7 @@ static unsigned evict_batch(void)
 		if (moved == -ENOENT) {
 			/* not present after all: nothing to keep */
 			pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
+			FM_BUG_ON(pg.resident == 0);
 			pg.resident--;
 			continue;
 		}
@@ -549,8 +551,12 @@ static unsigned evict_batch(void)
 			failures++;
 			continue;
 		}
-		for (unsigned i = 0; i < (unsigned)moved; i++)
+		/* marked at once: the clock may come round to them again
+		 * before this batch is written */
+		for (unsigned i = 0; i < (unsigned)moved; i++) {
 			pg.stage_info[s + used + i].page = (uint32_t)(p + i);
+			pg.pt[p + i] = PG_ENTRY(PG_WRITING, s + used + i);
+		}
 		used += (unsigned)moved;
 		/* the clock has nothing more to see in the run */
 		if (pg.hand > p && pg.hand < p + (unsigned)moved)
@@ -979,6 +985,7 @@ int pager_discard(void *addr, size_t len)
 		uint32_t e = pg.pt[p];
 		switch (PG_STATE(e)) {
 		case PG_RESIDENT:
+			FM_BUG_ON(pg.resident == 0);
 			pg.resident--;
 			break;
 		case PG_WRITING:

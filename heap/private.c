@@ -21,6 +21,7 @@
 #include "prim.h"
 
 #define PRIV_RESERVE ((size_t)64 << 30)
+#define PRIV_RESERVE_MIN ((size_t)16 << 20)
 #define PRIV_HDR 16
 #define PRIV_MIN_SHIFT 5 /* 32 B */
 #define PRIV_CLASSES 11  /* up to 32 KiB */
@@ -73,12 +74,17 @@ static void *priv_carve(size_t len, size_t align)
 	uintptr_t p;
 
 	if (priv_base == NULL) {
-		void *base;
-		if (prim_reserve(PRIV_RESERVE, HEAP_PAGE, &base))
+		void *base = NULL;
+		size_t size;
+		/* as large as the address-space limit (ulimit -v) allows */
+		for (size = PRIV_RESERVE; size >= PRIV_RESERVE_MIN; size /= 2)
+			if (prim_reserve(size, HEAP_PAGE, &base) == 0)
+				break;
+		if (size < PRIV_RESERVE_MIN)
 			return NULL;
-		prim_nohuge(base, PRIV_RESERVE);
+		prim_nohuge(base, size);
 		priv_base = priv_top = base;
-		priv_end = priv_base + PRIV_RESERVE;
+		priv_end = priv_base + size;
 	}
 	p = ((uintptr_t)priv_top + align - 1) & ~(uintptr_t)(align - 1);
 	if (p + len > (uintptr_t)priv_end || p + len < p)
@@ -89,8 +95,8 @@ static void *priv_carve(size_t len, size_t align)
 
 bool heap_priv_owns(const void *p)
 {
-	return (uintptr_t)p - (uintptr_t)priv_base < PRIV_RESERVE &&
-	       priv_base != NULL;
+	return (uintptr_t)p - (uintptr_t)priv_base <
+	       (uintptr_t)(priv_end - priv_base);
 }
 
 static unsigned size_class(size_t total)
@@ -102,24 +108,31 @@ static unsigned size_class(size_t total)
 	return c;
 }
 
-/* A page run of @pages, reused first-fit or carved. Locked. */
+/* A page run of @pages: the best-fitting freed run, else carved. Best fit
+ * keeps a size that is freed and allocated again from splitting larger
+ * runs until the reserve fragments. Locked. */
 static void *run_get(size_t pages)
 {
-	struct priv_run **pp, *r;
+	struct priv_run **pp, *r, **best = NULL;
 
 	for (pp = &priv_runs; (r = *pp) != NULL; pp = &r->next) {
 		if (r->pages < pages)
 			continue;
-		if (r->pages == pages) {
-			*pp = r->next;
-		} else {
-			/* hand out the tail, keep the head on the list */
-			r->pages -= pages;
-			return (char *)r + r->pages * HEAP_PAGE;
-		}
+		if (best == NULL || r->pages < (*best)->pages)
+			best = pp;
+		if (r->pages == pages)
+			break;
+	}
+	if (best == NULL)
+		return priv_carve(pages * HEAP_PAGE, HEAP_PAGE);
+	r = *best;
+	if (r->pages == pages) {
+		*best = r->next;
 		return r;
 	}
-	return priv_carve(pages * HEAP_PAGE, HEAP_PAGE);
+	/* hand out the tail, keep the head on the list */
+	r->pages -= pages;
+	return (char *)r + r->pages * HEAP_PAGE;
 }
 
 void *heap_priv_alloc(size_t n, size_t align)

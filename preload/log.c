@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "heap/prim.h"
 #include "pre.h"
 
 FM_HIDDEN int pre_log_level = FM_LOG_WARN;
@@ -16,12 +17,22 @@ static int log_fd = 2;
 
 static const char *const level_tag[] = { "error: ", "warning: ", "", "debug: " };
 
+int pre_log_fd(void)
+{
+	return log_fd;
+}
+
 int pre_log_open(const char *path)
 {
 	int fd;
 
 	if (path == NULL || path[0] == '\0') {
-		log_fd = 2;
+		/* A copy of stderr: programs close fd 2 before exit (GNU ls
+		 * does), and the exit statistics and last errors must still
+		 * get out. Kept out of the program's way like the runtime's
+		 * other descriptors. */
+		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		log_fd = fd >= 0 ? prim_fd_hide(fd) : 2;
 		return 0;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

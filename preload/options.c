@@ -67,9 +67,10 @@ int pre_parse_size(const char *s, size_t *out)
 	if (*p < '0' || *p > '9')
 		return -EINVAL;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (whole > (~0ULL - 9) / 10)
+		unsigned d = (unsigned)(*p - '0');
+		if (whole > (~0ULL - d) / 10)
 			return -ERANGE;
-		whole = whole * 10 + (unsigned)(*p - '0');
+		whole = whole * 10 + d;
 	}
 	if (*p == '.') {
 		p++;
@@ -102,6 +103,8 @@ int pre_parse_size(const char *s, size_t *out)
 	if (shift && whole > (~0ULL >> shift))
 		return -ERANGE;
 	whole <<= shift;
+	if (whole + (frac << shift) / fdiv < whole)
+		return -ERANGE;
 	whole += (frac << shift) / fdiv;
 	if (whole > (unsigned long long)SIZE_MAX)
 		return -ERANGE;
@@ -228,7 +231,9 @@ static int option_set(const struct pre_option *opt, const char *val,
 	switch (opt->type) {
 	case PRE_OPT_SIZE:
 		rc = pre_parse_size(val, &sz);
-		if (rc == 0 && sz != 0 && sz < opt->min) {
+		/* 0 means "no limit" for the budget only */
+		if (rc == 0 && sz < opt->min &&
+		    !(sz == 0 && opt->offset == OFF(local_mem))) {
 			pre_log(FM_LOG_WARN, "options",
 				"FARMEM_%s=%s is below the minimum of %s; "
 				"use at least %s%s", opt->name, val,

@@ -34,9 +34,11 @@ void pre_log(int level, const char *subsys, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void pre_vlog(int level, const char *subsys, const char *fmt, va_list ap);
 
-/* pre_log_open - sends log lines to @path (appended), or stderr if NULL.
- * Returns 0 or a negative errno. */
+/* pre_log_open - sends log lines to @path (appended), or to a private
+ * copy of stderr if NULL. Returns 0 or a negative errno. */
 int pre_log_open(const char *path);
+/* pre_log_fd - where log lines (and the exit statistics) go. */
+int pre_log_fd(void);
 
 #define FM_LOG(lvl, sub, ...)                                                  \
 	do {                                                                   \

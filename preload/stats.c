@@ -96,7 +96,7 @@ void pre_stats_print(void)
 	struct heap_stats s;
 	char buf[2048], a[32], b[32], path[512];
 	size_t o = 0;
-	int fd = 2, saved = errno;
+	int fd = pre_log_fd(), saved = errno;
 	char comm[64] = "?";
 	int cfd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 
@@ -140,7 +140,7 @@ void pre_stats_print(void)
 			pre_log(FM_LOG_WARN, "stats", "cannot write "
 				"FARMEM_STATS_FILE=%s: %s; printing to stderr",
 				path, strerror(errno));
-			fd = 2;
+			fd = pre_log_fd();
 		}
 	}
 	for (char *p = buf; o > 0;) {
@@ -152,7 +152,7 @@ void pre_stats_print(void)
 		p += w;
 		o -= (size_t)w;
 	}
-	if (fd != 2)
+	if (fd != pre_log_fd())
 		close(fd);
 	errno = saved;
 }

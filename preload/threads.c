@@ -25,7 +25,7 @@ static void *runtime_start(void *arg)
 {
 	struct trampoline t = *(struct trampoline *)arg;
 
-	heap_runtime_enter();
+	heap_runtime_thread_begin();
 	heap_priv_free(arg);
 	return t.fn(t.arg);
 }

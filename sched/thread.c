@@ -20,32 +20,55 @@ static void *thread_main(void *p)
 {
 	struct start s = *(struct start *)p;
 
-	heap_runtime_enter();
+	heap_runtime_thread_begin();
 	heap_priv_free(p);
 	pthread_setname_np(pthread_self(), s.name);
 	return s.fn(s.arg);
 }
 
+/* Runtime threads never end, and their stacks are private memory. */
+#define SCHED_STACK ((size_t)1 << 20)
+
 int sched_thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
 		       void *arg)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
 	struct start *s;
+	void *stack;
 	int rc;
 
 	s = heap_priv_alloc(sizeof(*s), 0);
-	if (s == NULL)
+	stack = heap_priv_alloc(SCHED_STACK, 4096);
+	if (s == NULL || stack == NULL) {
+		heap_priv_free(s);
+		heap_priv_free(stack);
 		return -ENOMEM;
+	}
 	s->fn = fn;
 	s->arg = arg;
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	/*
+	 * In a forked child the pager thread is started before anything can
+	 * serve the region's faults, so creating it must not touch the
+	 * region: glibc's stack cache would walk the parent's dead threads'
+	 * DTVs (malloc'ed, maybe evicted), so the stack is ours; and the new
+	 * thread's DTV and TLS come from malloc, so this thread allocates
+	 * privately meanwhile.
+	 */
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, SCHED_STACK);
 	/* the new thread inherits the mask: no window with signals open */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, thread_main, s);
+	heap_runtime_enter();
+	rc = pthread_create(t, &attr, thread_main, s);
+	heap_runtime_leave();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (rc) {
 		heap_priv_free(s);
+		heap_priv_free(stack);
 		return -rc;
 	}
 	return 0;
