@@ -10,6 +10,9 @@
  *           data, and writes its verdict to FILE.
  *   exec    children that exec a shell: fork + execl("sh -c"), system(),
  *           popen(); the parent's data is intact after each.
+ *   threads like mutate, after four threads have run and exited (their
+ *           stacks wait in glibc's cache, with the DTVs it malloc'ed for
+ *           them, which the pager may have evicted).
  *   loop N  N forks of a child that exits at once, the parent rewriting
  *           one block after each (as a server or a shell forks all day):
  *           every fork shares the far memory written so far with the
@@ -20,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "pager_common.h"
@@ -204,6 +208,35 @@ static int mode_exec(void)
 	return 0;
 }
 
+static void *short_thread(void *arg)
+{
+	char *p = malloc(1000);
+
+	if (p)
+		memset(p, (int)(uintptr_t)arg, 1000);
+	free(p);
+	return NULL;
+}
+
+/* Threads that come and go: glibc keeps their stacks for reuse. */
+static void run_threads(void)
+{
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++)
+		if (pthread_create(&th[i], NULL, short_thread,
+				   (void *)(uintptr_t)(i + 1)))
+			fmc_fail("pthread_create failed");
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void *fill_thread(void *arg)
+{
+	fill_all(*(size_t *)arg);
+	return NULL;
+}
+
 static int mode_loop(long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -234,7 +267,18 @@ int main(int argc, char **argv)
 	int rc;
 
 	fmc_init();
-	fill_all(mib);
+	if (strcmp(mode, "threads") == 0) {
+		/* the blocks from another thread's heap: nothing the main
+		 * thread allocates keeps the DTVs' page warm */
+		pthread_t th;
+		run_threads();
+		if (pthread_create(&th, NULL, fill_thread, &mib) == 0)
+			pthread_join(th, NULL);
+		else
+			fmc_fail("pthread_create failed");
+	} else {
+		fill_all(mib);
+	}
 	printf("%zu blocks, %zu bytes\n", nblk, total);
 	fmp_churn(mib);
 	if (fmp_evict_expected()) {
@@ -246,7 +290,7 @@ int main(int argc, char **argv)
 		}
 		fmp_expect_absent(absent, pages, 50, "before fork");
 	}
-	if (strcmp(mode, "mutate") == 0) {
+	if (strcmp(mode, "mutate") == 0 || strcmp(mode, "threads") == 0) {
 		rc = mode_mutate();
 	} else if (strcmp(mode, "orphan") == 0 && argc > 3) {
 		rc = mode_orphan(argv[3]);
@@ -255,7 +299,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(mode, "loop") == 0 && argc > 3) {
 		rc = mode_loop(strtol(argv[3], NULL, 10));
 	} else {
-		fprintf(stderr, "usage: %s MIB mutate|orphan FILE|exec|loop N\n",
+		fprintf(stderr, "usage: %s MIB mutate|threads|orphan FILE|exec|"
+			"loop N\n",
 			argv[0]);
 		return 2;
 	}
