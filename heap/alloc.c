@@ -261,17 +261,28 @@ static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
 	return p;
 }
 
-void *heap_malloc(size_t n)
+/* Requests of HEAP_LARGE or more: mimalloc 2.0.9 returns these page
+ * aligned already (larger bins are multiples of 16 KiB carved from 64 KiB
+ * aligned pages), where mi_heap_malloc_aligned would over-allocate by a
+ * page each time. Checked, not assumed. */
+static void *malloc_large(mi_heap_t *h, size_t n)
 {
-	mi_heap_t *h = tls.heap;
+	void *p = mi_heap_malloc(h, n);
+
+	if (FM_UNLIKELY(p != NULL && ((uintptr_t)p & (HEAP_PAGE - 1)))) {
+		mi_free(p);
+		p = mi_aligned(h, n, HEAP_PAGE);
+	}
+	return p;
+}
+
+static void *__attribute__((noinline)) malloc_other(mi_heap_t *h, size_t n)
+{
 	void *p;
 
-	if (FM_UNLIKELY(h == NULL))
+	if (h == NULL)
 		return malloc_slow(n, n >= HEAP_LARGE ? HEAP_PAGE : 0);
-	if (FM_LIKELY(n < HEAP_LARGE))
-		p = mi_heap_malloc(h, n);
-	else
-		p = mi_aligned(h, n, HEAP_PAGE);
+	p = n >= HEAP_LARGE ? malloc_large(h, n) : mi_heap_malloc(h, n);
 	if (FM_UNLIKELY(p == NULL)) {
 		errno = ENOMEM;
 		return NULL;
@@ -280,6 +291,18 @@ void *heap_malloc(size_t n)
 	if (FM_UNLIKELY(track_bytes))
 		track_alloc(p);
 	return p;
+}
+
+void *heap_malloc(size_t n)
+{
+	mi_heap_t *h = tls.heap;
+
+	if (FM_UNLIKELY(h == NULL || n >= HEAP_LARGE || track_bytes))
+		return malloc_other(h, n);
+	/* counted first, so that mimalloc's fast path is a tail call; a
+	 * failure sets errno through heap_mi_error (region.c) */
+	tls.ts->allocs++;
+	return mi_heap_malloc(h, n);
 }
 
 void *heap_zalloc(size_t n)
@@ -357,35 +380,68 @@ void *heap_realloc(void *p, size_t n)
 	return q;
 }
 
-/* Drops the pages of a large block, keeping the first: mimalloc links the
- * freed block through its first word. Before mi_free, so no other thread
- * can have the block yet. */
-static void discard_large(void *p, size_t usable)
-{
-	uintptr_t from = (uintptr_t)p + HEAP_PAGE;
-	uintptr_t to = ((uintptr_t)p + usable) & ~(uintptr_t)(HEAP_PAGE - 1);
+/*
+ * Which frees of region blocks take the slow path: those with
+ * (p & free_slow_mask) == 0. UINTPTR_MAX: none (a region pointer is never
+ * 0). With the pager on, 64 KiB-aligned ones: a block of HEAP_DISCARD_MIN
+ * or more is alone on its mimalloc page and starts it, on a 64 KiB slice.
+ * 0: all (byte tracking).
+ */
+static uintptr_t free_slow_mask = UINTPTR_MAX;
 
-	if (to > from && pager_discard((void *)from, to - from) == 0)
-		__atomic_fetch_add(&g.discarded, to - from, __ATOMIC_RELAXED);
+static void set_free_slow_mask(void)
+{
+	free_slow_mask = track_bytes		? 0
+			 : pager_active()	? ((uintptr_t)64 << 10) - 1
+						: UINTPTR_MAX;
+}
+
+/*
+ * A freed large block's far copies are dropped before mimalloc may reuse
+ * it: dead data is never fetched back nor written out again. Its resident
+ * pages stay: mimalloc hands the block out again soon, or decommits the
+ * pages after a delay (through madvise, so pager_discard), and dropping
+ * them at every free would make each reuse fault every page in again
+ * (large-block malloc throughput fell to 0.01x of mimalloc's that way).
+ */
+static void __attribute__((noinline)) free_region_slow(void *p)
+{
+	size_t n = mi_usable_size(p);
+	struct tstat *t = tls.ts;
+
+	if (n >= HEAP_DISCARD_MIN && pager_active()) {
+		uintptr_t from = (uintptr_t)p + HEAP_PAGE;
+		uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)(HEAP_PAGE - 1);
+		if (to > from)
+			__atomic_fetch_add(&g.discarded,
+					   pager_forget((void *)from, to - from)
+						   << 12,
+					   __ATOMIC_RELAXED);
+	}
+	if (t == NULL)
+		t = thread_register();
+	if (track_bytes)
+		track_free(n);
+	t->frees++;
+	mi_free(p);
+}
+
+void heap_free_region(void *p)
+{
+	struct tstat *t = tls.ts;
+
+	if (FM_UNLIKELY(((uintptr_t)p & free_slow_mask) == 0 || t == NULL)) {
+		free_region_slow(p);
+		return;
+	}
+	t->frees++;
+	mi_free(p);
 }
 
 bool heap_free(void *p)
 {
 	if (FM_LIKELY(heap_in_region(p))) {
-		struct tstat *t = tls.ts;
-
-		if (FM_UNLIKELY(t == NULL))
-			t = thread_register();
-		/* large blocks are page aligned; small ones rarely are */
-		if (((uintptr_t)p & (HEAP_PAGE - 1)) == 0 || track_bytes) {
-			size_t n = mi_usable_size(p);
-			if (n >= HEAP_DISCARD_MIN)
-				discard_large(p, n);
-			if (track_bytes)
-				track_free(n);
-		}
-		t->frees++;
-		mi_free(p);
+		heap_free_region(p);
 		return true;
 	}
 	if (heap_priv_owns(p)) {
@@ -457,6 +513,7 @@ bool heap_is_runtime_thread(void)
 void heap_stats_track(bool on)
 {
 	track_bytes = on;
+	set_free_slow_mask();
 }
 
 void heap_count_foreign(void)

@@ -21,8 +21,8 @@
  * mimalloc serves these from large pages where alignment costs little.
  */
 #define HEAP_LARGE ((size_t)64 << 10)
-/* Freeing a block this large drops its pages (all but the first, which
- * holds mimalloc's free-list link) before mimalloc may reuse it. */
+/* Freeing a block this large drops its far copies (all but the first page,
+ * which holds mimalloc's free-list link) before mimalloc may reuse it. */
 #define HEAP_DISCARD_MIN ((size_t)256 << 10)
 
 /* ---- the managed region (region.c) ------------------------------------- */
@@ -107,6 +107,8 @@ void *heap_realloc(void *p, size_t n);
  * Returns false, doing nothing, for a pointer the heap did not allocate.
  */
 bool heap_free(void *p);
+/* heap_free_region - free()'s fast path: @p is in the region. */
+void heap_free_region(void *p);
 /* heap_owns - did the heap allocate @p (any of its three sources)? */
 static inline bool heap_owns(const void *p)
 {
@@ -166,6 +168,12 @@ bool pager_active(void);
  * the pager off too. Returns 0 or a negative errno.
  */
 int pager_discard(void *addr, size_t len);
+/*
+ * pager_forget - [addr, addr+len) holds dead data (a freed block): its far
+ * copies are dropped (the pages read as zeros if touched again) and its
+ * resident pages kept for reuse. Returns the pages dropped.
+ */
+size_t pager_forget(void *addr, size_t len);
 /* fork: everything is brought home and the pager paused across fork; the
  * child runs without a pager (it has every page). */
 void pager_fork_prepare(void);
@@ -205,7 +213,7 @@ struct heap_stats {
 	uint64_t live_peak;     /* bytes live at peak (if tracked) */
 	uint64_t live;          /* bytes live now (if tracked) */
 	uint64_t region_high;   /* high-water mark of region use (if tracked) */
-	uint64_t discarded;     /* bytes dropped by frees of large blocks */
+	uint64_t discarded;     /* far bytes dropped by frees of large blocks */
 	uint64_t foreign_frees; /* frees of pointers the heap did not allocate */
 	uint64_t private_bytes; /* runtime's own allocations now */
 	uint64_t boot_bytes;    /* bootstrap area used */

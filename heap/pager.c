@@ -1036,6 +1036,39 @@ static void pager_kick(void)
  * If no ticket can be made, the old way: everything is brought home
  * before fork and the child runs without a pager.
  */
+size_t pager_forget(void *addr, size_t len)
+{
+	size_t first, last, n = 0;
+
+	if (!pg.active)
+		return 0;
+	first = ((uintptr_t)addr - (uintptr_t)pg.base) >> PG_SHIFT;
+	last = ((uintptr_t)addr + len - (uintptr_t)pg.base) >> PG_SHIFT;
+	pthread_mutex_lock(&pg.lock);
+	for (size_t p = first; p < last && p < pg.top; p++) {
+		uint32_t e = pg.pt[p];
+		switch (PG_STATE(e)) {
+		case PG_WRITING:
+			/* its region page is gone (moved): zeros next time */
+			pg.stage_info[PG_IDX(e)].cancelled = true;
+			break;
+		case PG_REMOTE:
+			slot_put(PG_IDX(e));
+			break;
+		case PG_FETCHING:
+			pg.fetch_info[PG_IDX(e)].discard = true;
+			continue;
+		default:
+			continue; /* resident or never touched: kept */
+		}
+		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
+		pg.st.discarded++;
+		n++;
+	}
+	pthread_mutex_unlock(&pg.lock);
+	return n;
+}
+
 void pager_fork_prepare(void)
 {
 	int rc;

@@ -12,6 +12,15 @@ uintptr_t heap_region_base;
 size_t heap_region_size;
 static mi_arena_id_t region_arena;
 
+/* mimalloc reports a failed allocation here and leaves errno alone (2.0.9,
+ * exclusive arena full): heap_malloc's tail call relies on this. */
+static void heap_mi_error(int err, void *arg)
+{
+	(void)arg;
+	if (err == ENOMEM || err == EOVERFLOW)
+		errno = ENOMEM;
+}
+
 int heap_region_init(size_t size)
 {
 	void *base;
@@ -46,6 +55,7 @@ int heap_region_init(size_t size)
 		prim_release(base, size);
 		return -ENOMEM;
 	}
+	mi_register_error(heap_mi_error, NULL);
 	heap_region_base = (uintptr_t)base;
 	__atomic_store_n(&heap_region_size, size, __ATOMIC_RELEASE);
 	return 0;

@@ -75,7 +75,7 @@ static void free_other(void *p)
 FM_EXPORT void free(void *p)
 {
 	if (FM_LIKELY(heap_in_region(p))) {
-		heap_free(p);
+		heap_free_region(p);
 		return;
 	}
 	if (p != NULL)

@@ -595,9 +595,15 @@ static void discard_large_free(void **state)
 	heap_stats_get(&a);
 	assert_true(heap_free(p));
 	heap_stats_get(&b);
-	/* everything but the first page was dropped */
-	assert_true(b.discarded - a.discarded >= n - 2 * HEAP_PAGE);
-	assert_true(resident_pages(p, n) <= 2);
+	/*
+	 * Without a pager nothing is dropped at free: mimalloc reuses the
+	 * pages or decommits them itself after a delay (dropping them at
+	 * every free made large-block reuse fault every page back in:
+	 * 0.01x of mimalloc's throughput). With a pager, only far copies
+	 * are dropped: tests/pager/freerealloc.sh.
+	 */
+	assert_int_equal(b.discarded, a.discarded);
+	assert_true(resident_pages(p, n) >= n / HEAP_PAGE - 1);
 }
 
 /* A block below HEAP_DISCARD_MIN keeps its pages (madvise per free would
