@@ -50,6 +50,10 @@ FM_HIDDEN const struct pre_option pre_option_table[] = {
 	  "always pass through" },
 	{ "MAIN_PID", PRE_OPT_PID, "0", NULL, 0, false, OFF(main_pid),
 	  "set by farmem-run: the pid of the program it started" },
+	{ "TOKEN", PRE_OPT_STRING, "", NULL, 0, false, OFF(token),
+	  "shared secret presented to farmem-server" },
+	{ "LIBRARY", PRE_OPT_STRING, "", NULL, 0, false, OFF(library),
+	  "which libfarmem.so farmem-run preloads" },
 };
 FM_HIDDEN const size_t pre_option_count =
 	sizeof(pre_option_table) / sizeof(pre_option_table[0]);
