@@ -7,8 +7,8 @@
  * daemon closes everything again.
  * Meanwhile much of the heap is evicted: the runtime's own descriptors
  * (the userfaultfd, the backend's) must survive the closing, or evicted
- * pages read back as zeros or the program dies. The daemon writes its verdict to FILE (its pid to FILE.pid
- * first, for the driver).
+ * pages read back as zeros or the program dies. The daemon writes its
+ * verdict to FILE (its pid to FILE.pid first, for the driver).
  */
 #include "config.h"
 

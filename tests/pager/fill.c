@@ -48,12 +48,14 @@ int main(int argc, char **argv)
 		return 1;
 	while (sum < total) {
 		if (nb == cap_nb) {
-			cap_nb *= 2;
-			b = realloc(b, cap_nb * sizeof(*b));
-			if (b == NULL) {
+			struct blk *nb_ = realloc(b, 2 * cap_nb * sizeof(*b));
+			if (nb_ == NULL) {
 				fmc_fail("out of memory");
+				free(b);
 				return 1;
 			}
+			b = nb_;
+			cap_nb *= 2;
 		}
 		b[nb].n = pick_size(&rng, cap);
 		b[nb].p = malloc(b[nb].n);

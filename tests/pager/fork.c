@@ -48,10 +48,11 @@ static void fill_all(size_t mib)
 				   ? 16 + fmp_below(&rng, 4000)
 				   : (64 << 10) + fmp_below(&rng, (size_t)2 << 20);
 		if (nblk == cap) {
-			cap *= 2;
-			blk = realloc(blk, cap * sizeof(*blk));
-			if (blk == NULL)
+			struct blk *more = realloc(blk, 2 * cap * sizeof(*blk));
+			if (more == NULL)
 				break;
+			blk = more;
+			cap *= 2;
 		}
 		blk[nblk].p = malloc(n);
 		if (blk[nblk].p == NULL)
