@@ -86,7 +86,8 @@ int main(int argc, char **argv)
 			long off = fmp_check(x->p, x->n, (uint32_t)i, x->ver);
 			if (off >= 0 && bad++ < 5)
 				fmc_fail("re-read: block %zu (%zu bytes) "
-					 "differs at %ld", i, x->n, off);
+					 "differs at %ld",
+					 i, x->n, off);
 			n_verify++;
 		} else if (r < 7) {
 			x->ver++;
@@ -99,7 +100,8 @@ int main(int argc, char **argv)
 				uint64_t v = fmp_word((uint32_t)i, x->ver, w);
 				if (memcmp(x->p + w * 8, &v, 8) && bad++ < 5)
 					fmc_fail("probe: block %zu word %zu "
-						 "differs", i, w);
+						 "differs",
+						 i, w);
 			}
 			n_probe++;
 		}
@@ -117,7 +119,8 @@ int main(int argc, char **argv)
 		off = fmp_check(b[i].p, b[i].n, (uint32_t)i, b[i].ver);
 		if (off >= 0 && bad++ < 10)
 			fmc_fail("final: block %zu (%zu bytes, version %u) "
-				 "differs at %ld", i, b[i].n, b[i].ver, off);
+				 "differs at %ld",
+				 i, b[i].n, b[i].ver, off);
 	}
 	for (size_t i = 0; i < nb; i++)
 		h ^= fmp_sum(b[i].p, b[i].n) * (2 * i + 1);

@@ -45,8 +45,8 @@ static void fill_all(size_t mib)
 	blk = calloc(cap, sizeof(*blk));
 	while (blk && sum < mib * FMP_MIB) {
 		size_t n = fmp_below(&rng, 4) == 0
-				   ? 16 + fmp_below(&rng, 4000)
-				   : (64 << 10) + fmp_below(&rng, (size_t)2 << 20);
+			       ? 16 + fmp_below(&rng, 4000)
+			       : (64 << 10) + fmp_below(&rng, (size_t)2 << 20);
 		if (nblk == cap) {
 			struct blk *more = realloc(blk, 2 * cap * sizeof(*blk));
 			if (more == NULL)
@@ -76,12 +76,12 @@ static size_t verify_all(const char *who)
 	size_t bad = 0;
 
 	for (size_t i = 0; i < nblk; i++) {
-		long off = fmp_check(blk[i].p, blk[i].n, (uint32_t)i,
-				     blk[i].ver);
+		long off =
+		    fmp_check(blk[i].p, blk[i].n, (uint32_t)i, blk[i].ver);
 		if (off >= 0 && bad++ < 5)
 			fmc_fail("%s: block %zu (%zu bytes, version %u) "
-				 "differs at %ld", who, i, blk[i].n,
-				 blk[i].ver, off);
+				 "differs at %ld",
+				 who, i, blk[i].n, blk[i].ver, off);
 	}
 	return bad;
 }
@@ -126,8 +126,8 @@ static int mode_mutate(void)
 	rewrite(2, 2); /* while the child runs */
 	st = wait_status(pid);
 	FMC_CHECK(st == 0, "the child failed (status %d)", st);
-	printf("child: %s\n", st == 0 ? "verified and rewrote everything"
-				      : "FAILED");
+	printf("child: %s\n",
+	       st == 0 ? "verified and rewrote everything" : "FAILED");
 	fmp_churn(total / FMP_MIB);
 	printf("parent: %zu blocks differ after the child\n",
 	       verify_all("parent after the child"));
@@ -300,7 +300,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(mode, "loop") == 0 && argc > 3) {
 		rc = mode_loop(strtol(argv[3], NULL, 10));
 	} else {
-		fprintf(stderr, "usage: %s MIB mutate|threads|orphan FILE|exec|"
+		fprintf(stderr,
+			"usage: %s MIB mutate|threads|orphan FILE|exec|"
 			"loop N\n",
 			argv[0]);
 		return 2;

@@ -10,8 +10,8 @@
 
 #include "pager_common.h"
 
-static const size_t sizes[] = { 1000, 100 << 10, 1 << 20, 300 << 10,
-				4 << 20, 5000 };
+static const size_t sizes[] = {1000,	  100 << 10, 1 << 20,
+			       300 << 10, 4 << 20,   5000};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 struct blk {
@@ -78,7 +78,8 @@ int main(int argc, char **argv)
 			off = fmp_check(q, n, (uint32_t)i, 0);
 			if (off >= 0 && bad++ < 5)
 				fmc_fail("block %zu grown %zu -> %zu: differs "
-					 "at %ld", i, n, m, off);
+					 "at %ld",
+					 i, n, m, off);
 			b[i].p = q;
 			b[i].n = m;
 			b[i].ver = 1;
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
 			off = fmp_check(q, m, (uint32_t)i, 0);
 			if (off >= 0 && bad++ < 5)
 				fmc_fail("block %zu shrunk %zu -> %zu: differs "
-					 "at %ld", i, n, m, off);
+					 "at %ld",
+					 i, n, m, off);
 			b[i].p = q;
 			b[i].n = m;
 			shrunk++;
@@ -112,7 +114,8 @@ int main(int argc, char **argv)
 		off = fmp_check(b[i].p, b[i].n, (uint32_t)i, b[i].ver);
 		if (off >= 0 && bad++ < 10)
 			fmc_fail("block %zu (%zu bytes, version %u) differs "
-				 "at %ld", i, b[i].n, b[i].ver, off);
+				 "at %ld",
+				 i, b[i].n, b[i].ver, off);
 	}
 	/* the freed blocks' memory again, through calloc: zeros only */
 	for (size_t i = 0; i < nb; i += 3) {

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 {
 	size_t mib = fmp_mib_arg(argc, argv, 1, 64);
 	size_t n = mib * FMP_MIB;
-	static const unsigned num[] = { 3, 2, 3, 1 }, den[] = { 2, 1, 1, 2 };
+	static const unsigned num[] = {3, 2, 3, 1}, den[] = {2, 1, 1, 2};
 	unsigned char *p;
 
 	fmc_init();
@@ -67,8 +67,8 @@ int main(int argc, char **argv)
 		}
 		n = m;
 		printf("realloc to %zu: %zu segments differ, checksum "
-		       "%016llx\n", m, verify(p, n),
-		       (unsigned long long)fmp_sum(p, n));
+		       "%016llx\n",
+		       m, verify(p, n), (unsigned long long)fmp_sum(p, n));
 	}
 	free(p);
 	fmp_report_hwm();

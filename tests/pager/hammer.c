@@ -15,8 +15,8 @@
 #include "pager_common.h"
 
 #define NTHREADS 4
-#define BLOCK ((size_t)16 << 10)
-#define WORDS (BLOCK / 8 - 2)
+#define BLOCK	 ((size_t)16 << 10)
+#define WORDS	 (BLOCK / 8 - 2)
 
 struct block {
 	uint64_t sum; /* fmp_sum of the payload */
@@ -48,8 +48,8 @@ static void *worker_main(void *arg)
 		if (b->id != i || b->sum != fmp_sum(b->w, sizeof(b->w))) {
 			if (me->bad++ < 3)
 				fmc_fail("thread %d: block %zu damaged (id "
-					 "%llu)", me->id, i,
-					 (unsigned long long)b->id);
+					 "%llu)",
+					 me->id, i, (unsigned long long)b->id);
 		}
 		if (write) {
 			b->w[k] += (uint64_t)me->id + 1;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		pthread_mutex_init(&locks[i], NULL);
 	}
 	for (int t = 0; t < NTHREADS; t++) {
-		w[t] = (struct worker){ .id = t };
+		w[t] = (struct worker){.id = t};
 		if (pthread_create(&th[t], NULL, worker_main, &w[t])) {
 			fmc_fail("pthread_create failed");
 			return 1;
@@ -117,8 +117,10 @@ int main(int argc, char **argv)
 		for (size_t k = 0; k < WORDS; k++)
 			final += b->w[k];
 	}
-	FMC_CHECK(final - base == added, "payloads grew by %llu, the threads "
-		  "added %llu", (unsigned long long)(final - base),
+	FMC_CHECK(final - base == added,
+		  "payloads grew by %llu, the threads "
+		  "added %llu",
+		  (unsigned long long)(final - base),
 		  (unsigned long long)added);
 	printf("%zu blocks; payloads grew by %llu; damaged blocks: %llu\n",
 	       nblk, (unsigned long long)(final - base),

@@ -112,7 +112,12 @@ for t in "$abs_top_srcdir"/tests/integration/*.sh; do
 	case $rc in
 	0) fm_ok "$name: passes under a tight budget" ;;
 	77) echo "SKIP: $name (skipped by itself)" ;;
-	*) fm_fail "$name: exit status $rc under a tight budget" ;;
+	*)
+		fm_fail "$name: exit status $rc under a tight budget"
+		echo "--- the end of $name's log:"
+		grep -v '^ok: ' "$fm_tmp/$name.log" | tail -n 30
+		echo "---"
+		;;
 	esac
 	if [ "$rc" -ne 77 ] && [ "$nstats" -gt 0 ]; then
 		if [ "$nbudget" -gt 0 ]; then

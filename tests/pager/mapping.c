@@ -68,7 +68,7 @@ static void heap_work(size_t mib, uint64_t *rng)
 static int mode_remap(size_t mib)
 {
 	size_t n = mib * FMP_MIB;
-	static const unsigned num[] = { 3, 2, 3, 1 }, den[] = { 2, 1, 1, 2 };
+	static const unsigned num[] = {3, 2, 3, 1}, den[] = {2, 1, 1, 2};
 	size_t seg_end[8], nseg = 0, bad = 0;
 	unsigned char *p = map(n);
 
@@ -91,19 +91,22 @@ static int mode_remap(size_t mib)
 		p = q;
 		if (m > n) {
 			size_t z = first_nonzero(p + n, m - n);
-			FMC_CHECK(z == m - n, "mremap to %zu: the grown part "
-				  "is not zero at %zu", m, n + z);
+			FMC_CHECK(z == m - n,
+				  "mremap to %zu: the grown part "
+				  "is not zero at %zu",
+				  m, n + z);
 			fmp_fill(p + n, m - n, (uint32_t)nseg, 0);
 			seg_end[nseg++] = m;
 		}
 		n = m;
 		for (size_t s = 0, from = 0; s < nseg && from < n; s++) {
 			size_t to = seg_end[s] < n ? seg_end[s] : n;
-			long off = fmp_check(p + from, to - from, (uint32_t)s,
-					     0);
+			long off =
+			    fmp_check(p + from, to - from, (uint32_t)s, 0);
 			if (off >= 0 && bad++ < 5)
 				fmc_fail("mremap to %zu: segment %zu differs "
-					 "at %ld", m, s, off);
+					 "at %ld",
+					 m, s, off);
 			from = to;
 		}
 		printf("mremap to %zu: checksum %016llx\n", m,
@@ -119,7 +122,7 @@ static int mode_remap(size_t mib)
 		FMC_CHECK(munmap(p + 2 * h, n - 2 * h) == 0, "munmap: %s",
 			  strerror(errno));
 	}
-	heap_work(mib, &(uint64_t){ 5 });
+	heap_work(mib, &(uint64_t){5});
 	printf("remap: %zu segments differ\n", bad);
 	return 0;
 }
@@ -151,8 +154,8 @@ static int mode_churn(size_t mib)
 		z = first_nonzero(q + n, m - n);
 		if (z != m - n && bad++ < 5)
 			fmc_fail("mremap(%zu -> %zu, %s): the grown part is "
-				 "not zero at %zu (0x%02x)", n, m,
-				 q == p ? "in place" : "moved", n + z,
+				 "not zero at %zu (0x%02x)",
+				 n, m, q == p ? "in place" : "moved", n + z,
 				 q[n + z]);
 		if (r % 2)
 			munmap(q, m);
@@ -184,7 +187,7 @@ static int mode_protect(size_t mib, int prot, size_t off, size_t len)
 		fmp_fill(u, un, 10, 0);
 		fmp_churn(mib);
 		FMC_CHECK(fmp_check(u, un, 10, 0) < 0, "data beside the guard "
-			  "lost");
+						       "lost");
 	}
 	if (munmap(p, n)) {
 		fmc_fail("munmap: %s", strerror(errno));
@@ -252,8 +255,10 @@ int main(int argc, char **argv)
 	else if (strcmp(mode, "pinned") == 0)
 		rc = mode_pinned(mib);
 	else {
-		fprintf(stderr, "usage: %s MIB remap|churn|guard|readonly|"
-			"pinned\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s MIB remap|churn|guard|readonly|"
+			"pinned\n",
+			argv[0]);
 		return 2;
 	}
 	fmp_report_hwm();

@@ -23,7 +23,7 @@
 
 #include "fmcheck.h"
 
-#define FMP_MIB ((size_t)1 << 20)
+#define FMP_MIB	 ((size_t)1 << 20)
 #define FMP_PAGE ((size_t)4096)
 
 /* splitmix64: deterministic, seedable, one word of state. */
@@ -73,8 +73,7 @@ static inline void fmp_fill(void *p, size_t n, uint32_t id, uint32_t ver)
 
 /* fmp_check - the offset of the first byte of [p, p+n) that is not block
  * @id's pattern at version @ver, or -1 if all are. */
-static inline long fmp_check(const void *p, size_t n, uint32_t id,
-			     uint32_t ver)
+static inline long fmp_check(const void *p, size_t n, uint32_t id, uint32_t ver)
 {
 	const unsigned char *c = (const unsigned char *)p;
 	size_t w = n / 8, i;
@@ -114,8 +113,8 @@ static inline uint64_t fmp_sum(const void *p, size_t n)
 static inline size_t fmp_pages(const void *p, size_t n)
 {
 	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(FMP_PAGE - 1);
-	uintptr_t e = ((uintptr_t)p + n + FMP_PAGE - 1) &
-		      ~(uintptr_t)(FMP_PAGE - 1);
+	uintptr_t e =
+	    ((uintptr_t)p + n + FMP_PAGE - 1) & ~(uintptr_t)(FMP_PAGE - 1);
 
 	return (e - a) / FMP_PAGE;
 }
@@ -125,8 +124,8 @@ static inline size_t fmp_pages(const void *p, size_t n)
 static inline size_t fmp_absent(const void *p, size_t n)
 {
 	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(FMP_PAGE - 1);
-	uintptr_t e = ((uintptr_t)p + n + FMP_PAGE - 1) &
-		      ~(uintptr_t)(FMP_PAGE - 1);
+	uintptr_t e =
+	    ((uintptr_t)p + n + FMP_PAGE - 1) & ~(uintptr_t)(FMP_PAGE - 1);
 	unsigned char vec[256];
 	size_t absent = 0;
 
@@ -191,8 +190,8 @@ static inline void fmp_expect_absent(size_t absent, size_t pages,
 
 /* fmp_expect_evicted - when expected, at least @min_pct % of the pages of
  * [p, p+n) must be out: the test exercises what it means to. */
-static inline void fmp_expect_evicted(const void *p, size_t n,
-				      unsigned min_pct, const char *what)
+static inline void fmp_expect_evicted(const void *p, size_t n, unsigned min_pct,
+				      const char *what)
 {
 	if (fmp_evict_expected())
 		fmp_expect_absent(fmp_absent(p, n), fmp_pages(p, n), min_pct,

@@ -11,7 +11,7 @@
 
 #include "pager_common.h"
 
-#define BUF ((size_t)8 << 20)
+#define BUF  ((size_t)8 << 20)
 #define TEXT ((size_t)6 << 20)
 
 int main(int argc, char **argv)

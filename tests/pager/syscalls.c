@@ -102,10 +102,10 @@ static int vec_move(int fd, char *p, size_t n, int out)
 		ssize_t r;
 
 		for (size_t o = done; o < n && cnt < 8; o += piece - o % piece)
-			v[cnt++] = (struct iovec){ p + o,
-						   (o / piece + 1) * piece < n
-							   ? piece - o % piece
-							   : n - o };
+			v[cnt++] =
+			    (struct iovec){p + o, (o / piece + 1) * piece < n
+						      ? piece - o % piece
+						      : n - o};
 		r = out ? writev(fd, v, cnt) : readv(fd, v, cnt);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -174,8 +174,8 @@ int main(int argc, char **argv)
 	evict_all();
 	fmp_expect_evicted(c, n, 50, "pread(2) target");
 	for (size_t off = 0; off < n;) {
-		ssize_t r = pread(fd, c + off, n - off < CHUNK ? n - off : CHUNK,
-				  (off_t)off);
+		ssize_t r = pread(
+		    fd, c + off, n - off < CHUNK ? n - off : CHUNK, (off_t)off);
 		if (r <= 0) {
 			fmc_fail("pread: %s", r < 0 ? strerror(errno) : "EOF");
 			break;
@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 	evict_all();
 	fmp_expect_evicted(a, n, 50, "pipe source");
 	fmp_expect_evicted(c, n, 50, "pipe target");
-	job = (struct pipe_job){ pfd[1], a, n };
+	job = (struct pipe_job){pfd[1], a, n};
 	if (pthread_create(&th, NULL, pipe_writer, &job)) {
 		fmc_fail("pthread_create failed");
 		return 1;
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 	evict_all();
 	fmp_expect_evicted(a, n, 50, "writev source");
 	fmp_expect_evicted(c, n, 50, "readv target");
-	job = (struct pipe_job){ sv[0], a, n };
+	job = (struct pipe_job){sv[0], a, n};
 	if (pthread_create(&th, NULL, vec_writer, &job)) {
 		fmc_fail("pthread_create failed");
 		return 1;

@@ -14,8 +14,8 @@
 
 #include "pager_common.h"
 
-#define NTHREADS 4
-#define BLOCK ((size_t)64 << 10)
+#define NTHREADS   4
+#define BLOCK	   ((size_t)64 << 10)
 #define LINE_WORDS 8
 
 struct writer {
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 
 	fmc_init();
 	for (int t = 0; t < NTHREADS; t++) {
-		w[t] = (struct writer){ .id = t, .passes = passes };
+		w[t] = (struct writer){.id = t, .passes = passes};
 		w[t].nblk = total / NTHREADS / BLOCK;
 		if (w[t].nblk == 0)
 			w[t].nblk = 1;
@@ -109,23 +109,26 @@ int main(int argc, char **argv)
 					sum += b[k];
 					if (b[k] != w[t].visits[i] &&
 					    lost++ < 5)
-						fmc_fail("thread %d block %zu "
-							 "line %zu: counter %llu, "
-							 "want %u", t, i,
-							 k / LINE_WORDS,
-							 (unsigned long long)b[k],
-							 w[t].visits[i]);
-				} else if (b[k] != fmp_word(block_id(t, i), 0,
-							    k) &&
+						fmc_fail(
+						    "thread %d block %zu "
+						    "line %zu: counter %llu, "
+						    "want %u",
+						    t, i, k / LINE_WORDS,
+						    (unsigned long long)b[k],
+						    w[t].visits[i]);
+				} else if (b[k] !=
+					       fmp_word(block_id(t, i), 0, k) &&
 					   bad++ < 5) {
-					fmc_fail("thread %d block %zu word %zu: "
-						 "pattern lost", t, i, k);
+					fmc_fail(
+					    "thread %d block %zu word %zu: "
+					    "pattern lost",
+					    t, i, k);
 				}
 			}
 		}
 		printf("thread %d: %zu blocks, %llu increments, counters sum "
-		       "to %llu\n", t, w[t].nblk,
-		       (unsigned long long)w[t].increments,
+		       "to %llu\n",
+		       t, w[t].nblk, (unsigned long long)w[t].increments,
 		       (unsigned long long)sum);
 	}
 	printf("lost writes: %zu, damaged words: %zu\n", lost, bad);
