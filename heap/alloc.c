@@ -26,15 +26,15 @@
 struct tstat {
 	uint64_t allocs;
 	uint64_t frees;
-	int64_t live;     /* bytes, since the last fold (tracking only) */
-	uintptr_t high;   /* highest region address handed out (tracking) */
-	struct tstat *next;      /* every block */
+	int64_t live;	    /* bytes, since the last fold (tracking only) */
+	uintptr_t high;	    /* highest region address handed out (tracking) */
+	struct tstat *next; /* every block */
 	struct tstat *next_free; /* recycled blocks */
 };
 
 struct heap_tls {
 	mi_heap_t *heap;  /* NULL until the thread's first allocation */
-	int runtime;      /* > 0: a runtime thread (private allocator) */
+	int runtime;	  /* > 0: a runtime thread (private allocator) */
 	mi_heap_t *saved; /* the heap put aside while a runtime thread */
 	struct tstat *ts; /* NULL until the first allocation or free */
 };
@@ -250,7 +250,8 @@ static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = align ? mi_aligned(tls.heap, n, align) : mi_heap_malloc(tls.heap, n);
+	p = align ? mi_aligned(tls.heap, n, align)
+		  : mi_heap_malloc(tls.heap, n);
 	if (p == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -391,9 +392,9 @@ static uintptr_t free_slow_mask = UINTPTR_MAX;
 
 static void set_free_slow_mask(void)
 {
-	free_slow_mask = track_bytes		? 0
-			 : pager_active()	? ((uintptr_t)64 << 10) - 1
-						: UINTPTR_MAX;
+	free_slow_mask = track_bytes	  ? 0
+			 : pager_active() ? ((uintptr_t)64 << 10) - 1
+					  : UINTPTR_MAX;
 }
 
 /*
@@ -415,7 +416,7 @@ static void __attribute__((noinline)) free_region_slow(void *p)
 		if (to > from)
 			__atomic_fetch_add(&g.discarded,
 					   pager_forget((void *)from, to - from)
-						   << 12,
+					       << 12,
 					   __ATOMIC_RELAXED);
 	}
 	if (t == NULL)
@@ -466,8 +467,8 @@ static void runtime_tid_note(void)
 		if (v == tid)
 			return;
 		if (v == 0 && __atomic_compare_exchange_n(
-				      &runtime_tids[i], &v, tid, false,
-				      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				  &runtime_tids[i], &v, tid, false,
+				  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return;
 	}
 }
@@ -537,8 +538,8 @@ void heap_stats_get(struct heap_stats *s)
 	list_unlock();
 	s->live = g.live > 0 ? (uint64_t)g.live : 0;
 	s->live_peak = (uint64_t)g.live_peak;
-	s->region_high = g.high > heap_region_base ? g.high - heap_region_base
-						   : 0;
+	s->region_high =
+	    g.high > heap_region_base ? g.high - heap_region_base : 0;
 	s->discarded = g.discarded;
 	s->foreign_frees = g.foreign;
 	s->private_bytes = heap_priv_bytes();

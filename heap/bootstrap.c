@@ -9,7 +9,7 @@
 /* dlsym's calloc and ld.so's early allocations need a few KiB; the rest
  * of this .bss is never touched and costs no memory. */
 #define BOOT_SIZE ((size_t)256 << 10)
-#define BOOT_HDR 16
+#define BOOT_HDR  16
 
 static char boot_area[BOOT_SIZE] __attribute__((aligned(4096)));
 static size_t boot_top;
@@ -28,9 +28,8 @@ void *heap_boot_alloc(size_t n, size_t align)
 		end = (start + n + BOOT_HDR - 1) & ~(size_t)(BOOT_HDR - 1);
 		if (end > BOOT_SIZE)
 			return NULL;
-	} while (!__atomic_compare_exchange_n(&boot_top, &top, end, true,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(
+	    &boot_top, &top, end, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
 	/* the size lives just before the block, for realloc */
 	memcpy(boot_area + start - sizeof(size_t), &n, sizeof(n));
 	return boot_area + start;

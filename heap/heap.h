@@ -136,19 +136,19 @@ bool heap_runtime_tid(int tid);
 #define PAGER_LAT_BUCKETS 1001 /* fetch latency by microsecond; last: more */
 
 struct pager_stats {
-	uint64_t faults_zero;     /* first touches (one per batch) */
-	uint64_t faults_remote;   /* pages fetched on demand */
-	uint64_t faults_staged;   /* pages taken back while being written */
+	uint64_t faults_zero;	  /* first touches (one per batch) */
+	uint64_t faults_remote;	  /* pages fetched on demand */
+	uint64_t faults_staged;	  /* pages taken back while being written */
 	uint64_t faults_spurious; /* already resolved when read */
-	uint64_t evicted;         /* pages written out */
-	uint64_t fetched;         /* pages read back */
-	uint64_t prefetched;      /* of those, read ahead of a fault */
-	uint64_t discarded;       /* pages dropped by free/madvise */
-	uint64_t move_busy;       /* evictions that met a shared page */
+	uint64_t evicted;	  /* pages written out */
+	uint64_t fetched;	  /* pages read back */
+	uint64_t prefetched;	  /* of those, read ahead of a fault */
+	uint64_t discarded;	  /* pages dropped by free/madvise */
+	uint64_t move_busy;	  /* evictions that met a shared page */
 	uint64_t runtime_faults;  /* faults by runtime threads (bugs) */
-	uint64_t resident_peak;   /* pages */
-	uint64_t resident;        /* pages, now */
-	uint64_t budget;          /* pages */
+	uint64_t resident_peak;	  /* pages */
+	uint64_t resident;	  /* pages, now */
+	uint64_t budget;	  /* pages */
 	uint32_t lat_hist[PAGER_LAT_BUCKETS];
 };
 
@@ -208,16 +208,17 @@ void heap_mmap_postfork(void);
 /* ---- statistics (alloc.c) ---------------------------------------------- */
 
 struct heap_stats {
-	uint64_t allocs;        /* allocations served from the region */
-	uint64_t frees;         /* region blocks freed */
-	uint64_t live_peak;     /* bytes live at peak (if tracked) */
-	uint64_t live;          /* bytes live now (if tracked) */
-	uint64_t region_high;   /* high-water mark of region use (if tracked) */
-	uint64_t discarded;     /* far bytes dropped by frees of large blocks */
-	uint64_t foreign_frees; /* frees of pointers the heap did not allocate */
+	uint64_t allocs;      /* allocations served from the region */
+	uint64_t frees;	      /* region blocks freed */
+	uint64_t live_peak;   /* bytes live at peak (if tracked) */
+	uint64_t live;	      /* bytes live now (if tracked) */
+	uint64_t region_high; /* high-water mark of region use (if tracked) */
+	uint64_t discarded;   /* far bytes dropped by frees of large blocks */
+	uint64_t
+	    foreign_frees; /* frees of pointers the heap did not allocate */
 	uint64_t private_bytes; /* runtime's own allocations now */
-	uint64_t boot_bytes;    /* bootstrap area used */
-	uint64_t threads;       /* threads that allocated */
+	uint64_t boot_bytes;	/* bootstrap area used */
+	uint64_t threads;	/* threads that allocated */
 };
 
 /* heap_stats_track - also track bytes (live, peak, region high-water). */

@@ -66,7 +66,7 @@ static int insert(uintptr_t start, size_t len)
 	}
 	i = find(start);
 	memmove(&maps[i + 1], &maps[i], (nmaps - i) * sizeof(*maps));
-	maps[i] = (struct mapping){ start, len, len };
+	maps[i] = (struct mapping){start, len, len};
 	nmaps++;
 	return 0;
 }
@@ -131,8 +131,8 @@ int heap_munmap(void *addr, size_t len)
 	for (i = find(a); i < nmaps && maps[i].start < end;) {
 		struct mapping *m = &maps[i];
 		uintptr_t lo = a > m->start ? a : m->start;
-		uintptr_t hi = end < m->start + m->len ? end
-						       : m->start + m->len;
+		uintptr_t hi =
+		    end < m->start + m->len ? end : m->start + m->len;
 		void *block;
 
 		/* partial unmaps never overlap: the program cannot unmap
@@ -161,7 +161,8 @@ void *heap_mremap(void *old, size_t old_len, size_t new_len, int flags)
 
 	old_len = page_round(old_len);
 	new_len = page_round(new_len);
-	if (new_len == 0 || (a & (HEAP_PAGE - 1)) || (flags & ~MREMAP_MAYMOVE)) {
+	if (new_len == 0 || (a & (HEAP_PAGE - 1)) ||
+	    (flags & ~MREMAP_MAYMOVE)) {
 		errno = EINVAL;
 		return MAP_FAILED;
 	}

@@ -43,10 +43,10 @@
 #include "prim.h"
 #include "sched/sched.h"
 
-#define PG_SHIFT 12
-#define PG_STATE(e) ((e) >> 29)
-#define PG_HOT (1u << 28)
-#define PG_IDX(e) ((e) & (PG_HOT - 1))
+#define PG_SHIFT	  12
+#define PG_STATE(e)	  ((e) >> 29)
+#define PG_HOT		  (1u << 28)
+#define PG_IDX(e)	  ((e) & (PG_HOT - 1))
 #define PG_ENTRY(st, idx) (((uint32_t)(st) << 29) | (uint32_t)(idx))
 
 enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
@@ -55,8 +55,8 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
  * one round trip instead of 16 (DESIGN.md: 64 KiB costs 4.1 us per 4 KiB
  * against 15.7 us for a single page). */
 #define ZERO_BATCH 16
-#define NSTAGE 512  /* staging slots (2 MiB), part of the budget */
-#define NFETCH 128  /* fetch buffers */
+#define NSTAGE	   512 /* staging slots (2 MiB), part of the budget */
+#define NFETCH	   128 /* fetch buffers */
 /* Evictions move and write runs of up to this many contiguous cold pages
  * in one ioctl and one transfer; reads of pages written together come back
  * together the same way (DESIGN.md: page-table calls cost ~1.5 us each
@@ -67,15 +67,15 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
 /* The pager thread, when idle, keeps this many pages of headroom. */
-#define HEADROOM 32
+#define HEADROOM	32
 #define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
 /* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
  * every heap's slow path reads it: never evicted. */
-#define SEG_PAGES (HEAP_REGION_ALIGN >> PG_SHIFT)
+#define SEG_PAGES	 (HEAP_REGION_ALIGN >> PG_SHIFT)
 #define SEG_HEADER_PAGES 16
 /* A completion's context: kind, number of pages, first buffer index. */
-#define CTX_WRITE ((uintptr_t)1 << 40)
-#define CTX_READ ((uintptr_t)2 << 40)
+#define CTX_WRITE	  ((uintptr_t)1 << 40)
+#define CTX_READ	  ((uintptr_t)2 << 40)
 #define CTX(kind, n, idx) ((void *)((kind) | ((uintptr_t)(n) << 16) | (idx)))
 
 struct stage_info {
@@ -109,7 +109,7 @@ static struct {
 
 	size_t budget, low;
 	size_t resident; /* region-resident plus staging in use */
-	size_t leaving;  /* of those, staged pages on their way out */
+	size_t leaving;	 /* of those, staged pages on their way out */
 	size_t inflight; /* transfers posted, not completed */
 
 	char *stage;
@@ -125,34 +125,38 @@ static struct {
 	size_t last_fault; /* sequential fault detection */
 	unsigned stream;
 
-	fab_chunk_t *chunks; /* chunk index -> backend chunk */
+	fab_chunk_t *chunks;  /* chunk index -> backend chunk */
 	uint32_t *chunk_used; /* slots in use; CHUNK_FROZEN: shared at fork */
 	size_t nchunks;
 	uint32_t *slot_free; /* stack of free remote slots */
 	size_t slot_nfree;
 
 	/* fork (see pager_fork_prepare) */
-	bool forking;   /* between prepare and the parent's handler */
-	bool quiesced;  /* the pager thread has stopped changing state */
-	int fork_fd;    /* the child's userfaultfd, from UFFD_EVENT_FORK */
+	bool forking;  /* between prepare and the parent's handler */
+	bool quiesced; /* the pager thread has stopped changing state */
+	int fork_fd;   /* the child's userfaultfd, from UFFD_EVENT_FORK */
 	int fork_sock[2];
 	bool fork_ticket_ok;
 	struct fab_ticket ticket;
-	uint64_t gen;   /* pager loop iterations, while forking */
+	uint64_t gen;	/* pager loop iterations, while forking */
 	bool want_home; /* fallback: bring everything back, then pause */
 	bool paused;
 	bool over_budget_warned;
 
 	struct pager_stats st;
-} pg = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
-	 .uffd = -1, .evfd = -1, .fork_fd = -1, .fork_sock = { -1, -1 } };
+} pg = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.uffd = -1,
+	.evfd = -1,
+	.fork_fd = -1,
+	.fork_sock = {-1, -1}};
 
 /* A chunk referenced by a forked child or parent too: no slot of it is
  * written again, and it is put when its last slot here is freed. */
 #define CHUNK_FROZEN (1u << 31)
 
 static const char zero_page[HEAP_PAGE * ZERO_BATCH]
-	__attribute__((aligned(4096)));
+    __attribute__((aligned(4096)));
 
 static inline char *page_addr(size_t p)
 {
@@ -168,7 +172,8 @@ static void note_resident(size_t n)
 
 static void fatal_backend(const char *what, int rc)
 {
-	pre_log(FM_LOG_ERROR, "pager", "%s failed: %s; far memory is "
+	pre_log(FM_LOG_ERROR, "pager",
+		"%s failed: %s; far memory is "
 		"unreachable and the program cannot go on without losing data",
 		what, strerror(-rc));
 	_exit(70);
@@ -191,7 +196,7 @@ static int slot_get(uint32_t *out)
 		pg.chunk_used[pg.nchunks] = 0;
 		for (size_t i = SLOTS_PER_CHUNK; i-- > 0;)
 			pg.slot_free[pg.slot_nfree++] =
-				(uint32_t)(pg.nchunks * SLOTS_PER_CHUNK + i);
+			    (uint32_t)(pg.nchunks * SLOTS_PER_CHUNK + i);
 		pg.nchunks++;
 	}
 	*out = pg.slot_free[--pg.slot_nfree];
@@ -266,7 +271,8 @@ static unsigned bm_take(uint64_t *map, unsigned nbits, unsigned want,
 			continue;
 		}
 		at = i;
-		while (i < nbits && run < want && ((map[i / 64] >> (i % 64)) & 1)) {
+		while (i < nbits && run < want &&
+		       ((map[i / 64] >> (i % 64)) & 1)) {
 			run++;
 			i++;
 		}
@@ -373,8 +379,10 @@ static void write_done(unsigned s0, unsigned n, int status)
 			pg.st.evicted++;
 		} else {
 			/* keep the data: back into the region from staging */
-			FM_WARN_RL(pager, "writing a page out failed (%s); it "
-				   "stays local", strerror(-status));
+			FM_WARN_RL(pager,
+				   "writing a page out failed (%s); it "
+				   "stays local",
+				   strerror(-status));
 			slot_put(si->slot);
 			install(si->page, stage_addr(s));
 			note_resident(1);
@@ -406,14 +414,14 @@ static void read_done(unsigned f0, unsigned n, int status)
 		whole &= !fi[i].discard;
 	/* the pages are consecutive in the region and in the buffers: one
 	 * copy installs them all and wakes every waiter */
-	if (!whole || prim_uffd_copy(pg.uffd, page_addr(fi->page),
-				     fetch_addr(f0), (size_t)n << PG_SHIFT,
-				     &done) != 0) {
+	if (!whole ||
+	    prim_uffd_copy(pg.uffd, page_addr(fi->page), fetch_addr(f0),
+			   (size_t)n << PG_SHIFT, &done) != 0) {
 		for (unsigned i = 0; i < n; i++) {
 			if ((size_t)i << PG_SHIFT < done && whole)
 				continue;
-			install(fi[i].page, fi[i].discard ? zero_page
-							  : fetch_addr(f0 + i));
+			install(fi[i].page,
+				fi[i].discard ? zero_page : fetch_addr(f0 + i));
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -561,7 +569,8 @@ static unsigned evict_batch(void)
 		/* the clock has nothing more to see in the run */
 		if (pg.hand > p && pg.hand < p + (unsigned)moved)
 			pg.hand = p + (unsigned)moved < pg.top
-					  ? p + (unsigned)moved : 0;
+				      ? p + (unsigned)moved
+				      : 0;
 	}
 	if (used < got)
 		bm_give(pg.stage_free, s + used, got - used);
@@ -570,9 +579,11 @@ static unsigned evict_batch(void)
 		if (rc == 0)
 			continue;
 		/* no room remote: what has no slot stays local */
-		FM_WARN_RL(pager, "cannot evict (%s); memory stays local and "
+		FM_WARN_RL(pager,
+			   "cannot evict (%s); memory stays local and "
 			   "the budget may be exceeded",
-			   rc == -ENOSPC ? "far memory is full" : strerror(-rc));
+			   rc == -ENOSPC ? "far memory is full"
+					 : strerror(-rc));
 		for (unsigned j = i; j < used; j++) {
 			install(pg.stage_info[s + j].page, stage_addr(s + j));
 			prim_discard(stage_addr(s + j), HEAP_PAGE);
@@ -586,7 +597,7 @@ static unsigned evict_batch(void)
 
 		while (i + c < used && slots[i + c] == slots[i] + c &&
 		       slots[i] / SLOTS_PER_CHUNK ==
-			       (slots[i] + c) / SLOTS_PER_CHUNK)
+			   (slots[i] + c) / SLOTS_PER_CHUNK)
 			c++;
 		rc = pg.ops->write(pg.be, slot_chunk(slots[i]),
 				   slot_off(slots[i]), stage_addr(s + i),
@@ -614,8 +625,7 @@ static void make_room(size_t n)
 	if (pg.resident + n <= pg.budget)
 		return;
 	while (pg.resident + n > pg.low) {
-		if (pg.resident - pg.leaving + n > pg.low &&
-		    evict_batch() > 0)
+		if (pg.resident - pg.leaving + n > pg.low && evict_batch() > 0)
 			continue;
 		if (pg.ndirty) {
 			stage_flush();
@@ -627,8 +637,10 @@ static void make_room(size_t n)
 	}
 	if (pg.resident + n > pg.budget && !pg.over_budget_warned) {
 		pg.over_budget_warned = true;
-		FM_WARN(pager, "nothing left to evict: the heap exceeds "
-			"FARMEM_LOCAL_MEM (pages pinned or held by the kernel)");
+		FM_WARN(
+		    pager,
+		    "nothing left to evict: the heap exceeds "
+		    "FARMEM_LOCAL_MEM (pages pinned or held by the kernel)");
 	}
 }
 
@@ -689,14 +701,14 @@ static unsigned fetch_run(size_t p, unsigned max)
 	got = fetch_take(n, &f);
 	if (got < n)
 		n = got;
-	rc = pg.ops->read(pg.be, slot_chunk(slot), slot_off(slot),
-			  fetch_addr(f), (size_t)n << PG_SHIFT,
-			  CTX(CTX_READ, n, f));
+	rc =
+	    pg.ops->read(pg.be, slot_chunk(slot), slot_off(slot), fetch_addr(f),
+			 (size_t)n << PG_SHIFT, CTX(CTX_READ, n, f));
 	if (rc)
 		fatal_backend("reading a page back", rc);
 	for (unsigned i = 0; i < n; i++) {
-		pg.fetch_info[f + i] = (struct fetch_info){
-			(uint32_t)(p + i), slot + i, false, t0 };
+		pg.fetch_info[f + i] =
+		    (struct fetch_info){(uint32_t)(p + i), slot + i, false, t0};
 		pg.pt[p + i] = PG_ENTRY(PG_FETCHING, f + i);
 	}
 	note_resident(n);
@@ -749,7 +761,8 @@ static void handle_fault(const struct uffd_msg *m)
 		}
 		/* a fork that bypassed pthread_atfork (a raw clone): nobody
 		 * can serve that child, whose evicted pages read as zeros */
-		pre_log(FM_LOG_ERROR, "pager", "a child was forked without "
+		pre_log(FM_LOG_ERROR, "pager",
+			"a child was forked without "
 			"fork(): its far memory is lost (use fork())");
 		close((int)m->arg.fork.ufd);
 		return;
@@ -764,15 +777,17 @@ static void handle_fault(const struct uffd_msg *m)
 	if (a - (uintptr_t)pg.base >= pg.npages << PG_SHIFT) {
 		/* staging is registered only so that UFFDIO_MOVE may target
 		 * it; nothing may fault there */
-		pre_log(FM_LOG_ERROR, "pager", "bug: fault at %p outside the "
-			"region (thread %u)", (void *)a,
-			m->arg.pagefault.feat.ptid);
+		pre_log(FM_LOG_ERROR, "pager",
+			"bug: fault at %p outside the "
+			"region (thread %u)",
+			(void *)a, m->arg.pagefault.feat.ptid);
 		return;
 	}
 	p = (a - (uintptr_t)pg.base) >> PG_SHIFT;
 	if (FM_UNLIKELY(heap_runtime_tid((int)m->arg.pagefault.feat.ptid))) {
 		/* served all the same: reported, not hung */
-		FM_WARN_RL(pager, "bug: runtime thread %u touched the region at "
+		FM_WARN_RL(pager,
+			   "bug: runtime thread %u touched the region at "
 			   "%p; please report this with FARMEM_VERBOSE=1",
 			   m->arg.pagefault.feat.ptid, (void *)a);
 		pg.st.runtime_faults++;
@@ -823,7 +838,7 @@ static void go_home(void)
 static void *pager_main(void *arg)
 {
 	struct uffd_msg msgs[64];
-	struct sched_idle idle = { 0 };
+	struct sched_idle idle = {0};
 
 	(void)arg;
 	for (;;) {
@@ -868,8 +883,8 @@ static void *pager_main(void *arg)
 		}
 		if (!sched_idle_should_block(&idle))
 			continue;
-		struct pollfd fds[2] = { { pg.uffd, POLLIN, 0 },
-					 { pg.evfd, POLLIN, 0 } };
+		struct pollfd fds[2] = {{pg.uffd, POLLIN, 0},
+					{pg.evfd, POLLIN, 0}};
 		if (poll(fds, 2, -1) > 0 && (fds[1].revents & POLLIN)) {
 			uint64_t v;
 			if (read(pg.evfd, &v, sizeof(v)) < 0)
@@ -899,10 +914,11 @@ int pager_init(size_t budget, const char *backend_spec)
 		return rc;
 	pg.uffd = prim_fd_hide(rc);
 	/* metadata outside the region, reserved but used only as touched */
-	slots_len = (pg.npages * sizeof(uint32_t) + HEAP_PAGE - 1) &
-		    ~(HEAP_PAGE - 1);
+	slots_len =
+	    (pg.npages * sizeof(uint32_t) + HEAP_PAGE - 1) & ~(HEAP_PAGE - 1);
 	chunks_len = ((pg.npages / SLOTS_PER_CHUNK + 1) * sizeof(fab_chunk_t) +
-		      HEAP_PAGE - 1) & ~(HEAP_PAGE - 1);
+		      HEAP_PAGE - 1) &
+		     ~(HEAP_PAGE - 1);
 	if ((rc = prim_reserve(slots_len, HEAP_PAGE, &p)))
 		goto fail;
 	pg.pt = p;
@@ -937,8 +953,8 @@ int pager_init(size_t budget, const char *backend_spec)
 		goto fail;
 	}
 	pg.evfd = prim_fd_hide(pg.evfd);
-	if ((rc = prim_uffd_register(pg.uffd, pg.base,
-				     pg.npages << PG_SHIFT)) ||
+	if ((rc =
+		 prim_uffd_register(pg.uffd, pg.base, pg.npages << PG_SHIFT)) ||
 	    (rc = prim_uffd_register(pg.uffd, pg.stage, NSTAGE * HEAP_PAGE)))
 		goto fail;
 	rc = sched_thread_start(&pg.thread, "farmem-pager", pager_main, NULL);
@@ -1091,7 +1107,8 @@ void pager_fork_prepare(void)
 	}
 	pg.fork_ticket_ok = rc == 0;
 	if (rc) {
-		FM_WARN(pager, "cannot give the child a far-memory session "
+		FM_WARN(pager,
+			"cannot give the child a far-memory session "
 			"(%s): bringing every page home before fork",
 			strerror(-rc));
 		pg.forking = false;
@@ -1132,13 +1149,15 @@ void pager_fork_parent(void)
 		if (pg.fork_fd >= 0) {
 			rc = prim_send_fd(pg.fork_sock[0], pg.fork_fd);
 			if (rc)
-				pre_log(FM_LOG_ERROR, "pager", "cannot hand the "
+				pre_log(FM_LOG_ERROR, "pager",
+					"cannot hand the "
 					"child its userfaultfd: %s",
 					strerror(-rc));
 			close(pg.fork_fd);
 			pg.fork_fd = -1;
 		} else {
-			pg.ops->fork_cancel(pg.be, &pg.ticket); /* fork failed */
+			pg.ops->fork_cancel(pg.be,
+					    &pg.ticket); /* fork failed */
 		}
 		/* threads that faulted while fork ran were not served */
 		prim_uffd_wake(pg.uffd, pg.base, pg.npages << PG_SHIFT);
@@ -1151,8 +1170,10 @@ void pager_fork_parent(void)
 
 static void __attribute__((noreturn)) child_fatal(const char *what, int rc)
 {
-	pre_log(FM_LOG_ERROR, "pager", "forked child: %s: %s; its far memory "
-		"cannot be served, so it stops here", what, strerror(-rc));
+	pre_log(FM_LOG_ERROR, "pager",
+		"forked child: %s: %s; its far memory "
+		"cannot be served, so it stops here",
+		what, strerror(-rc));
 	_exit(70);
 }
 

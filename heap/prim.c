@@ -94,7 +94,7 @@ struct uffdio_move {
 
 int prim_uffd_open(unsigned long long features)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	struct uffdio_api api = {.api = UFFD_API, .features = features};
 	int fd, dev, err;
 
 	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -127,8 +127,8 @@ int prim_uffd_open(unsigned long long features)
 int prim_uffd_register(int fd, void *addr, size_t len)
 {
 	struct uffdio_register r = {
-		.range = { (uintptr_t)addr, len },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	    .range = {(uintptr_t)addr, len},
+	    .mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 
 	return ioctl(fd, UFFDIO_REGISTER, &r) ? -errno : 0;
@@ -136,16 +136,17 @@ int prim_uffd_register(int fd, void *addr, size_t len)
 
 int prim_uffd_unregister(int fd, void *addr, size_t len)
 {
-	struct uffdio_range r = { (uintptr_t)addr, len };
+	struct uffdio_range r = {(uintptr_t)addr, len};
 
 	return ioctl(fd, UFFDIO_UNREGISTER, &r) ? -errno : 0;
 }
 
-int prim_uffd_copy(int fd, void *dst, const void *src, size_t len,
-		   size_t *done)
+int prim_uffd_copy(int fd, void *dst, const void *src, size_t len, size_t *done)
 {
 	struct uffdio_copy c = {
-		.dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len,
+	    .dst = (uintptr_t)dst,
+	    .src = (uintptr_t)src,
+	    .len = len,
 	};
 	int rc = ioctl(fd, UFFDIO_COPY, &c);
 
@@ -158,8 +159,10 @@ int prim_uffd_copy(int fd, void *dst, const void *src, size_t len,
 int prim_uffd_move(int fd, void *dst, void *src, size_t len, size_t *done)
 {
 	struct uffdio_move m = {
-		.dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len,
-		.mode = 0,
+	    .dst = (uintptr_t)dst,
+	    .src = (uintptr_t)src,
+	    .len = len,
+	    .mode = 0,
 	};
 	int rc = ioctl(fd, UFFDIO_MOVE, &m);
 
@@ -171,7 +174,7 @@ int prim_uffd_move(int fd, void *dst, void *src, size_t len, size_t *done)
 
 int prim_uffd_wake(int fd, void *addr, size_t len)
 {
-	struct uffdio_range r = { (uintptr_t)addr, len };
+	struct uffdio_range r = {(uintptr_t)addr, len};
 
 	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
 }
@@ -185,9 +188,11 @@ int prim_send_fd(int sock, int fd)
 {
 	char byte = 'F';
 	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl)};
 	struct cmsghdr *cm;
 
 	memset(ctl, 0, sizeof(ctl));
@@ -206,9 +211,11 @@ int prim_recv_fd(int sock)
 {
 	char byte;
 	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl)};
 	struct cmsghdr *cm;
 	ssize_t n;
 	int fd;

@@ -39,8 +39,8 @@ int prim_madvise(void *addr, size_t size, int advice);
 
 /* Feature bits, some newer than Debian 12's headers. */
 #define PRIM_UFFD_EVENT_FORK (1ULL << 1)
-#define PRIM_UFFD_THREAD_ID (1ULL << 8)
-#define PRIM_UFFD_MOVE (1ULL << 16)
+#define PRIM_UFFD_THREAD_ID  (1ULL << 8)
+#define PRIM_UFFD_MOVE	     (1ULL << 16)
 
 /*
  * prim_uffd_open - a userfaultfd (kernel faults included: never

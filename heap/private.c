@@ -20,20 +20,20 @@
 #include "heap.h"
 #include "prim.h"
 
-#define PRIV_RESERVE ((size_t)64 << 30)
+#define PRIV_RESERVE	 ((size_t)64 << 30)
 #define PRIV_RESERVE_MIN ((size_t)16 << 20)
-#define PRIV_HDR 16
-#define PRIV_MIN_SHIFT 5 /* 32 B */
-#define PRIV_CLASSES 11  /* up to 32 KiB */
-#define PRIV_MAGIC 0xfa5e4e3du
+#define PRIV_HDR	 16
+#define PRIV_MIN_SHIFT	 5  /* 32 B */
+#define PRIV_CLASSES	 11 /* up to 32 KiB */
+#define PRIV_MAGIC	 0xfa5e4e3du
 
 /* Precedes every user pointer. @block is where the block starts (it differs
  * from the pointer for aligned allocations). */
 struct priv_hdr {
 	uint32_t magic;
-	uint32_t cls; /* class index, or PRIV_CLASSES for a page run */
+	uint32_t cls;	 /* class index, or PRIV_CLASSES for a page run */
 	uint32_t offset; /* user pointer - block start */
-	uint32_t pages;  /* page runs: length in pages */
+	uint32_t pages;	 /* page runs: length in pages */
 };
 
 struct priv_run {
@@ -137,7 +137,7 @@ static void *run_get(size_t pages)
 
 void *heap_priv_alloc(size_t n, size_t align)
 {
-	struct priv_hdr h = { PRIV_MAGIC, 0, 0, 0 };
+	struct priv_hdr h = {PRIV_MAGIC, 0, 0, 0};
 	size_t total;
 	char *block;
 	uintptr_t user;
@@ -154,8 +154,8 @@ void *heap_priv_alloc(size_t n, size_t align)
 		if (block)
 			memcpy(&priv_free_list[h.cls], block, sizeof(void *));
 		else
-			block = priv_carve((size_t)1 << (h.cls + PRIV_MIN_SHIFT),
-					   PRIV_HDR);
+			block = priv_carve(
+			    (size_t)1 << (h.cls + PRIV_MIN_SHIFT), PRIV_HDR);
 		total = (size_t)1 << (h.cls + PRIV_MIN_SHIFT);
 	} else {
 		h.cls = PRIV_CLASSES;
@@ -172,7 +172,8 @@ void *heap_priv_alloc(size_t n, size_t align)
 	priv_unlock();
 	if (block == NULL)
 		goto nomem;
-	user = ((uintptr_t)block + PRIV_HDR + align - 1) & ~(uintptr_t)(align - 1);
+	user =
+	    ((uintptr_t)block + PRIV_HDR + align - 1) & ~(uintptr_t)(align - 1);
 	h.offset = (uint32_t)(user - (uintptr_t)block);
 	memcpy((void *)(user - PRIV_HDR), &h, sizeof(h));
 	return (void *)user;
@@ -194,8 +195,8 @@ size_t heap_priv_usable(const void *p)
 {
 	struct priv_hdr h = priv_header(p);
 	size_t total = h.cls < PRIV_CLASSES
-			       ? (size_t)1 << (h.cls + PRIV_MIN_SHIFT)
-			       : (size_t)h.pages * HEAP_PAGE;
+			   ? (size_t)1 << (h.cls + PRIV_MIN_SHIFT)
+			   : (size_t)h.pages * HEAP_PAGE;
 
 	return total - h.offset;
 }

@@ -21,16 +21,16 @@ extern "C" {
 
 /* Statistics of the running process. Fields may be added at the end. */
 struct fm_stats {
-	uint64_t allocs;        /* allocations served from the managed heap */
-	uint64_t frees;         /* managed blocks freed */
-	uint64_t live_bytes;    /* bytes live now (FARMEM_STATS=1 only) */
-	uint64_t live_peak;     /* bytes live at peak (FARMEM_STATS=1 only) */
-	uint64_t region_size;   /* address space reserved for the heap */
-	uint64_t region_high;   /* high-water mark of its use (FARMEM_STATS=1) */
-	uint64_t discarded;     /* bytes dropped when large blocks were freed */
+	uint64_t allocs;      /* allocations served from the managed heap */
+	uint64_t frees;	      /* managed blocks freed */
+	uint64_t live_bytes;  /* bytes live now (FARMEM_STATS=1 only) */
+	uint64_t live_peak;   /* bytes live at peak (FARMEM_STATS=1 only) */
+	uint64_t region_size; /* address space reserved for the heap */
+	uint64_t region_high; /* high-water mark of its use (FARMEM_STATS=1) */
+	uint64_t discarded;   /* bytes dropped when large blocks were freed */
 	uint64_t foreign_frees; /* frees of pointers farmem did not allocate */
 	uint64_t private_bytes; /* the runtime's own allocations */
-	uint64_t threads;       /* threads that have allocated */
+	uint64_t threads;	/* threads that have allocated */
 };
 
 /* fm_version - the runtime's version string. */

@@ -27,12 +27,11 @@ static void *cxx_alloc(size_t n, size_t align)
 
 /* operator new's contract: call the new_handler until it gives up, then
  * throw std::bad_alloc (or return NULL for the nothrow forms). */
-static void *__attribute__((noinline)) cxx_new_failed(size_t n, size_t align,
-						      bool nothrow)
+static void *__attribute__((noinline))
+cxx_new_failed(size_t n, size_t align, bool nothrow)
 {
-	new_handler_t (*get)(void) =
-		(new_handler_t(*)(void))dlsym(RTLD_DEFAULT,
-					       "_ZSt15get_new_handlerv");
+	new_handler_t (*get)(void) = (new_handler_t(*)(void))dlsym(
+	    RTLD_DEFAULT, "_ZSt15get_new_handlerv");
 	void (*throw_bad_alloc)(void);
 
 	for (;;) {
@@ -49,11 +48,13 @@ static void *__attribute__((noinline)) cxx_new_failed(size_t n, size_t align,
 	if (nothrow)
 		return NULL;
 	throw_bad_alloc =
-		(void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+	    (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
 	if (throw_bad_alloc)
 		throw_bad_alloc();
-	pre_log(FM_LOG_ERROR, "", "operator new(%zu) failed and std::bad_alloc "
-		"cannot be thrown", n);
+	pre_log(FM_LOG_ERROR, "",
+		"operator new(%zu) failed and std::bad_alloc "
+		"cannot be thrown",
+		n);
 	abort();
 }
 

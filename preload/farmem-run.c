@@ -30,9 +30,9 @@
 
 #define PROG "farmem-run"
 /* Exit statuses, as a shell uses them. */
-#define EXIT_USAGE 2
+#define EXIT_USAGE	 2
 #define EXIT_CANNOT_EXEC 126
-#define EXIT_NOT_FOUND 127
+#define EXIT_NOT_FOUND	 127
 
 #ifndef FM_LIBDIR
 #define FM_LIBDIR "/usr/local/lib"
@@ -64,20 +64,20 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "local-mem", required_argument, NULL, OPT_LOCAL_MEM },
-	{ "stats", no_argument, NULL, OPT_STATS },
-	{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
-	{ "verbose", no_argument, NULL, OPT_VERBOSE },
-	{ "children", required_argument, NULL, OPT_CHILDREN },
-	{ "region", required_argument, NULL, OPT_REGION },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+    {"local-mem", required_argument, NULL, OPT_LOCAL_MEM},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"stats-file", required_argument, NULL, OPT_STATS_FILE},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"children", required_argument, NULL, OPT_CHILDREN},
+    {"region", required_argument, NULL, OPT_REGION},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 /* The signals a job control shell or a supervisor sends to stop a job. */
-static const int forwarded[] = { SIGTERM, SIGHUP,  SIGINT,
-				 SIGQUIT, SIGUSR1, SIGUSR2 };
+static const int forwarded[] = {SIGTERM, SIGHUP,  SIGINT,
+				SIGQUIT, SIGUSR1, SIGUSR2};
 
 static volatile pid_t child_pid;
 
@@ -110,7 +110,7 @@ static void note(const char *fmt, ...)
 }
 
 static void die(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+    __attribute__((format(printf, 2, 3), noreturn));
 static void die(int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -125,30 +125,44 @@ static void die(int status, const char *fmt, ...)
 
 static void usage(void)
 {
-	fputs(USAGE
-"Run PROGRAM with the farmem far-memory runtime (libfarmem.so) preloaded.\n"
-"\n"
-"  --local-mem SIZE   local memory budget for the heap, e.g. 512M or 2G\n"
-"                     (at least 16M; 0 = no limit, the default)\n"
-"  --stats            print a statistics table when PROGRAM exits\n"
-"  --stats-file FILE  write that table to FILE (%p = pid); implies --stats\n"
-"  --verbose          print the version, the options in force and the\n"
-"                     start-up steps\n"
-"  --children MODE    programs that PROGRAM starts: farmem (each gets its\n"
-"                     own runtime, the default) or plain (libc malloc)\n"
-"  --region SIZE      address space reserved for the heap (default 1T,\n"
-"                     at least 64M)\n"
-"  -h, --help         show this help and exit\n"
-"  --version          show the version and exit\n"
-"\n"
-"Each option sets the FARMEM_* variable of the same name (--local-mem sets\n"
-"FARMEM_LOCAL_MEM); others set in the environment are passed on as they\n"
-"are. FARMEM_LIBRARY names the library to preload instead of the installed\n"
-"one.\n"
-"\n"
-"Exit status: PROGRAM's; 128+N if signal N killed it; 2 for a usage error;\n"
-"126 if PROGRAM cannot be run; 127 if it or the library is not found.\n"
-"See farmem-run(1) and farmem(7).\n", stdout);
+	fputs(
+	    USAGE
+	    "Run PROGRAM with the farmem far-memory runtime (libfarmem.so) "
+	    "preloaded.\n"
+	    "\n"
+	    "  --local-mem SIZE   local memory budget for the heap, e.g. 512M "
+	    "or 2G\n"
+	    "                     (at least 16M; 0 = no limit, the default)\n"
+	    "  --stats            print a statistics table when PROGRAM exits\n"
+	    "  --stats-file FILE  write that table to FILE (%p = pid); implies "
+	    "--stats\n"
+	    "  --verbose          print the version, the options in force and "
+	    "the\n"
+	    "                     start-up steps\n"
+	    "  --children MODE    programs that PROGRAM starts: farmem (each "
+	    "gets its\n"
+	    "                     own runtime, the default) or plain (libc "
+	    "malloc)\n"
+	    "  --region SIZE      address space reserved for the heap (default "
+	    "1T,\n"
+	    "                     at least 64M)\n"
+	    "  -h, --help         show this help and exit\n"
+	    "  --version          show the version and exit\n"
+	    "\n"
+	    "Each option sets the FARMEM_* variable of the same name "
+	    "(--local-mem sets\n"
+	    "FARMEM_LOCAL_MEM); others set in the environment are passed on as "
+	    "they\n"
+	    "are. FARMEM_LIBRARY names the library to preload instead of the "
+	    "installed\n"
+	    "one.\n"
+	    "\n"
+	    "Exit status: PROGRAM's; 128+N if signal N killed it; 2 for a "
+	    "usage error;\n"
+	    "126 if PROGRAM cannot be run; 127 if it or the library is not "
+	    "found.\n"
+	    "See farmem-run(1) and farmem(7).\n",
+	    stdout);
 }
 
 /*
@@ -169,10 +183,11 @@ static void check_size(const char *opt, const char *val, size_t min,
 		die(EXIT_USAGE, "--%s %s: not a size; write e.g. 512M or 2G",
 		    opt, val);
 	if (*out < min && !(zero_ok && *out == 0))
-		die(EXIT_USAGE, "--%s %s: below the minimum of %s; write at "
-		    "least %zuM%s", opt, val,
-		    pre_format_size(min, mbuf, sizeof(mbuf)), min >> 20,
-		    zero_ok ? ", or 0 for no limit" : "");
+		die(EXIT_USAGE,
+		    "--%s %s: below the minimum of %s; write at "
+		    "least %zuM%s",
+		    opt, val, pre_format_size(min, mbuf, sizeof(mbuf)),
+		    min >> 20, zero_ok ? ", or 0 for no limit" : "");
 }
 
 /* Warns if a local budget above the machine's memory was asked for. */
@@ -188,7 +203,8 @@ static void check_budget(const char *val, size_t budget)
 	if (budget > phys)
 		warn("--local-mem %s is more than this machine's memory (%s); "
 		     "running anyway, but the budget cannot keep the program "
-		     "within it", val, pre_format_size(phys, buf, sizeof(buf)));
+		     "within it",
+		     val, pre_format_size(phys, buf, sizeof(buf)));
 }
 
 /* Validates --children against the options table's choices. */
@@ -218,11 +234,11 @@ static void bad_option(const char *arg, int optopt_val)
 	const char *eq = strchr(arg, '=');
 
 	if (optopt_val != 0 && eq != NULL && strncmp(arg, "--", 2) == 0)
-		die(EXIT_USAGE, "--%s takes no value (%s); see " PROG
-		    " --help", opt_name(optopt_val), arg);
+		die(EXIT_USAGE, "--%s takes no value (%s); see " PROG " --help",
+		    opt_name(optopt_val), arg);
 	if (strncmp(arg, "--", 2) == 0)
-		die(EXIT_USAGE, "unknown or ambiguous option %s; see " PROG
-		    " --help", arg);
+		die(EXIT_USAGE,
+		    "unknown or ambiguous option %s; see " PROG " --help", arg);
 	if (optopt_val > 0 && optopt_val < 256)
 		die(EXIT_USAGE, "unknown option -%c; see " PROG " --help",
 		    optopt_val);
@@ -241,8 +257,8 @@ static int parse_args(int argc, char **argv, struct run_conf *c)
 	while ((ch = getopt_long(argc, argv, "+:h", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_LOCAL_MEM:
-			check_size("local-mem", optarg, PRE_LOCAL_MEM_MIN,
-				   true, &sz);
+			check_size("local-mem", optarg, PRE_LOCAL_MEM_MIN, true,
+				   &sz);
 			check_budget(optarg, sz);
 			c->local_mem = optarg;
 			break;
@@ -256,7 +272,8 @@ static int parse_args(int argc, char **argv, struct run_conf *c)
 			break;
 		case OPT_STATS_FILE:
 			if (optarg[0] == '\0')
-				die(EXIT_USAGE, "--stats-file needs a file "
+				die(EXIT_USAGE,
+				    "--stats-file needs a file "
 				    "name, e.g. --stats-file stats.%%p");
 			c->stats_file = optarg;
 			c->stats = true;
@@ -275,15 +292,17 @@ static int parse_args(int argc, char **argv, struct run_conf *c)
 			printf(PROG " (farmem) %s\n", PACKAGE_VERSION);
 			exit(0);
 		case ':':
-			die(EXIT_USAGE, "--%s needs a value; see " PROG
-			    " --help", opt_name(optopt));
+			die(EXIT_USAGE,
+			    "--%s needs a value; see " PROG " --help",
+			    opt_name(optopt));
 		default:
 			bad_option(argv[optind - 1], optopt);
 		}
 	}
 	if (optind >= argc) {
 		fputs(PROG ": no PROGRAM to run\n" USAGE "Try '" PROG
-		      " --help' for more.\n", stderr);
+			   " --help' for more.\n",
+		      stderr);
 		exit(EXIT_USAGE);
 	}
 	return optind;
@@ -479,11 +498,11 @@ static int resolve_program(const char *name, char *out, size_t len)
 
 /* What the ELF headers of a program say about the preload. */
 struct elf_info {
-	bool elf;         /* an ELF file at all */
-	bool interp;      /* has PT_INTERP: ld.so runs and honours LD_PRELOAD */
-	bool executable;  /* ET_EXEC or ET_DYN */
+	bool elf;	 /* an ELF file at all */
+	bool interp;	 /* has PT_INTERP: ld.so runs and honours LD_PRELOAD */
+	bool executable; /* ET_EXEC or ET_DYN */
 	unsigned char cls; /* ELFCLASS32 / ELFCLASS64 */
-	unsigned machine; /* e_machine */
+	unsigned machine;  /* e_machine */
 };
 
 /* Reads exactly @len bytes at @off. Returns 0 or -EIO on a short file. */
@@ -517,8 +536,8 @@ static int elf_inspect(const char *path, struct elf_info *info)
 	if (rc || memcmp(id, ELFMAG, SELFMAG) != 0 ||
 	    (id[EI_CLASS] != ELFCLASS32 && id[EI_CLASS] != ELFCLASS64) ||
 	    id[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-				    ? ELFDATA2LSB
-				    : ELFDATA2MSB)) {
+				? ELFDATA2LSB
+				: ELFDATA2MSB)) {
 		close(fd);
 		return rc == -EIO ? 0 : rc;
 	}
@@ -592,14 +611,13 @@ static const char *secure_exec(const char *path, const struct stat *st)
 
 	if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
 		return NULL;
-	if ((st->st_mode & S_ISUID) && (st->st_uid != getuid() ||
-					st->st_uid != geteuid()))
+	if ((st->st_mode & S_ISUID) &&
+	    (st->st_uid != getuid() || st->st_uid != geteuid()))
 		return "setuid";
 	if ((st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) &&
 	    st->st_gid != getgid())
 		return "setgid";
-	if (getuid() != 0 &&
-	    getxattr(path, "security.capability", NULL, 0) > 0)
+	if (getuid() != 0 && getxattr(path, "security.capability", NULL, 0) > 0)
 		return "given file capabilities";
 	return NULL;
 }
@@ -631,8 +649,7 @@ static void check_program(const char *name, const char *lib)
 	const char *why;
 	struct stat st;
 
-	if (resolve_program(name, path, sizeof(path)) ||
-	    stat(path, &st) != 0)
+	if (resolve_program(name, path, sizeof(path)) || stat(path, &st) != 0)
 		return; /* exec reports it */
 	why = secure_exec(path, &st);
 	if (why) {
@@ -676,13 +693,13 @@ static int child_env(const struct run_conf *c, const char *preload)
 	const struct {
 		const char *name, *val;
 	} vars[] = {
-		{ "FARMEM_LOCAL_MEM", c->local_mem },
-		{ "FARMEM_REGION", c->region },
-		{ "FARMEM_STATS", c->stats ? "1" : NULL },
-		{ "FARMEM_STATS_FILE", c->stats_file },
-		{ "FARMEM_VERBOSE", c->verbose ? "1" : NULL },
-		{ "FARMEM_CHILDREN", c->children },
-		{ "LD_PRELOAD", preload },
+	    {"FARMEM_LOCAL_MEM", c->local_mem},
+	    {"FARMEM_REGION", c->region},
+	    {"FARMEM_STATS", c->stats ? "1" : NULL},
+	    {"FARMEM_STATS_FILE", c->stats_file},
+	    {"FARMEM_VERBOSE", c->verbose ? "1" : NULL},
+	    {"FARMEM_CHILDREN", c->children},
+	    {"LD_PRELOAD", preload},
 	};
 	char pid[32];
 
@@ -759,8 +776,8 @@ static int run(char **argv, const struct run_conf *c, const char *preload)
 
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
-			die(EXIT_CANNOT_EXEC, "cannot wait for %s: %s",
-			    argv[0], strerror(errno));
+			die(EXIT_CANNOT_EXEC, "cannot wait for %s: %s", argv[0],
+			    strerror(errno));
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
@@ -769,7 +786,7 @@ static int run(char **argv, const struct run_conf *c, const char *preload)
 
 int main(int argc, char **argv)
 {
-	struct run_conf conf = { 0 };
+	struct run_conf conf = {0};
 	char lib[PATH_MAX], tried[2 * PATH_MAX + 64];
 	char *preload;
 	int first;
@@ -777,12 +794,16 @@ int main(int argc, char **argv)
 	shed_preload(argv);
 	first = parse_args(argc, argv, &conf);
 	if (find_library(lib, tried, sizeof(tried)))
-		die(EXIT_NOT_FOUND, "cannot find " LIBNAME " (tried %s); "
-		    "install farmem or set FARMEM_LIBRARY to its path", tried);
+		die(EXIT_NOT_FOUND,
+		    "cannot find " LIBNAME " (tried %s); "
+		    "install farmem or set FARMEM_LIBRARY to its path",
+		    tried);
 	if (strpbrk(lib, " :"))
-		die(EXIT_NOT_FOUND, "%s: LD_PRELOAD cannot carry a path with a "
+		die(EXIT_NOT_FOUND,
+		    "%s: LD_PRELOAD cannot carry a path with a "
 		    "space or colon; set FARMEM_LIBRARY to a path without "
-		    "them", lib);
+		    "them",
+		    lib);
 	preload = preload_value(lib, getenv("LD_PRELOAD"));
 	if (preload == NULL)
 		die(EXIT_CANNOT_EXEC, "out of memory");

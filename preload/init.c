@@ -50,8 +50,10 @@ static int step_log(void)
 	int rc = pre_log_open(pre_opt.log_file);
 
 	if (rc)
-		pre_log(FM_LOG_WARN, "", "cannot open FARMEM_LOG_FILE=%s: %s; "
-			"logging to stderr", pre_opt.log_file, strerror(-rc));
+		pre_log(FM_LOG_WARN, "",
+			"cannot open FARMEM_LOG_FILE=%s: %s; "
+			"logging to stderr",
+			pre_opt.log_file, strerror(-rc));
 	if (pre_opt.verbose && !is_child())
 		pre_options_print(&pre_opt);
 	return 0;
@@ -102,9 +104,10 @@ static int step_pager(void)
 		return 0; /* no budget: nothing to page */
 	rc = pager_init(pre_opt.local_mem, NULL);
 	if (rc == -EPERM)
-		fail_hint = "creating a userfaultfd needs root, CAP_SYS_PTRACE, "
-			    "read-write access to /dev/userfaultfd, or sysctl "
-			    "vm.unprivileged_userfaultfd=1";
+		fail_hint =
+		    "creating a userfaultfd needs root, CAP_SYS_PTRACE, "
+		    "read-write access to /dev/userfaultfd, or sysctl "
+		    "vm.unprivileged_userfaultfd=1";
 	else if (rc == -EINVAL)
 		fail_hint = "this kernel lacks userfaultfd features farmem "
 			    "needs (UFFDIO_MOVE: Linux 6.8 or later)";
@@ -130,13 +133,9 @@ static const struct {
 	const char *name;
 	int (*fn)(void);
 } init_steps[] = {
-	{ "options", step_options },
-	{ "log", step_log },
-	{ "libc", step_libc },
-	{ "region", step_region },
-	{ "threads", step_threads },
-	{ "pager", step_pager },
-	{ "stats", step_stats },
+    {"options", step_options}, {"log", step_log},	  {"libc", step_libc},
+    {"region", step_region},   {"threads", step_threads}, {"pager", step_pager},
+    {"stats", step_stats},
 };
 
 int pre_init(void)
@@ -156,10 +155,13 @@ int pre_init(void)
 		rc = init_steps[i].fn();
 		if (rc == 0)
 			continue;
-		if (is_child() || pre_opt.fallback == PRE_FALLBACK_PASSTHROUGH) {
-			pre_log(FM_LOG_WARN, "", "cannot start (%s: %s; %s); "
+		if (is_child() ||
+		    pre_opt.fallback == PRE_FALLBACK_PASSTHROUGH) {
+			pre_log(FM_LOG_WARN, "",
+				"cannot start (%s: %s; %s); "
 				"this process runs on libc malloc without far "
-				"memory", init_steps[i].name, strerror(-rc),
+				"memory",
+				init_steps[i].name, strerror(-rc),
 				fail_hint ? fail_hint : "see man farmem");
 			if (libc_fns.malloc == NULL && step_libc() != 0)
 				_exit(127); /* nothing left to allocate with */
@@ -167,9 +169,11 @@ int pre_init(void)
 					 __ATOMIC_RELEASE);
 			return PRE_PASSTHROUGH;
 		}
-		pre_log(FM_LOG_ERROR, "", "cannot start: %s failed: %s; %s; or "
+		pre_log(FM_LOG_ERROR, "",
+			"cannot start: %s failed: %s; %s; or "
 			"set FARMEM_FALLBACK=passthrough to run without far "
-			"memory", init_steps[i].name, strerror(-rc),
+			"memory",
+			init_steps[i].name, strerror(-rc),
 			fail_hint ? fail_hint : "see man farmem");
 		_exit(1);
 	}
@@ -177,7 +181,8 @@ int pre_init(void)
 	    is_child()) {
 		/* the region stays reserved but unused: cheap, and keeps one
 		 * start-up path */
-		FM_INFO(init, "FARMEM_CHILDREN=plain: pid %d runs on libc malloc",
+		FM_INFO(init,
+			"FARMEM_CHILDREN=plain: pid %d runs on libc malloc",
 			(int)getpid());
 		__atomic_store_n(&pre_state, PRE_PASSTHROUGH, __ATOMIC_RELEASE);
 		return PRE_PASSTHROUGH;

@@ -15,7 +15,7 @@
 FM_HIDDEN int pre_log_level = FM_LOG_WARN;
 static int log_fd = 2;
 
-static const char *const level_tag[] = { "error: ", "warning: ", "", "debug: " };
+static const char *const level_tag[] = {"error: ", "warning: ", "", "debug: "};
 
 int pre_log_fd(void)
 {
@@ -86,7 +86,9 @@ void pre_log(int level, const char *subsys, const char *fmt, ...)
 
 void pre_bug(const char *file, int line, const char *what)
 {
-	pre_log(FM_LOG_ERROR, "bug", "%s:%d: invariant broken: %s; please "
-		"report this with FARMEM_VERBOSE=1 output", file, line, what);
+	pre_log(FM_LOG_ERROR, "bug",
+		"%s:%d: invariant broken: %s; please "
+		"report this with FARMEM_VERBOSE=1 output",
+		file, line, what);
 	abort();
 }

@@ -108,7 +108,7 @@ FM_EXPORT void *calloc(size_t a, size_t b)
  * crash. Returns the bytes copied. */
 static size_t copy_readable(void *dst, const void *src, size_t n)
 {
-	struct iovec local = { dst, n }, remote = { (void *)src, n };
+	struct iovec local = {dst, n}, remote = {(void *)src, n};
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 
 	if (got >= 0)

@@ -12,51 +12,49 @@
 
 FM_HIDDEN struct pre_options pre_opt;
 
-static const char *const log_levels[] = { "error", "warn", "info", "debug",
-					  NULL };
-static const char *const children_modes[] = { "farmem", "plain", NULL };
-static const char *const fallback_modes[] = { "refuse", "passthrough", NULL };
+static const char *const log_levels[] = {"error", "warn", "info", "debug",
+					 NULL};
+static const char *const children_modes[] = {"farmem", "plain", NULL};
+static const char *const fallback_modes[] = {"refuse", "passthrough", NULL};
 
 #define OFF(f) offsetof(struct pre_options, f)
 
 /* Keep in step with man/farmem.7.md (ENVIRONMENT): a test checks it. */
 FM_HIDDEN const struct pre_option pre_option_table[] = {
-	{ "LOCAL_MEM", PRE_OPT_SIZE, "0", NULL, PRE_LOCAL_MEM_MIN, true,
-	  OFF(local_mem),
-	  "local memory budget for the heap (K/M/G); 0 = no limit" },
-	{ "REGION", PRE_OPT_SIZE, "1T", NULL, PRE_REGION_MIN, false,
-	  OFF(region),
-	  "address space reserved for the managed heap; the heap cannot "
-	  "grow beyond it" },
-	{ "VERBOSE", PRE_OPT_BOOL, "0", NULL, 0, false, OFF(verbose),
-	  "print the version, every option in force and start-up steps" },
-	{ "STATS", PRE_OPT_BOOL, "0", NULL, 0, false, OFF(stats),
-	  "print a statistics table at exit" },
-	{ "STATS_FILE", PRE_OPT_STRING, "", NULL, 0, false, OFF(stats_file),
-	  "write the exit statistics to this file (%p = pid) instead of "
-	  "stderr" },
-	{ "LOG", PRE_OPT_ENUM, "warn", log_levels, 0, false, OFF(log_level),
-	  "log level: error, warn, info or debug" },
-	{ "LOG_FILE", PRE_OPT_STRING, "", NULL, 0, false, OFF(log_file),
-	  "append log lines to this file instead of stderr" },
-	{ "CHILDREN", PRE_OPT_ENUM, "farmem", children_modes, 0, false,
-	  OFF(children),
-	  "programs the process executes: farmem (each gets its own far "
-	  "memory runtime) or plain (libc malloc)" },
-	{ "FALLBACK", PRE_OPT_ENUM, "refuse", fallback_modes, 0, false,
-	  OFF(fallback),
-	  "if the runtime cannot start in the main program: refuse (exit "
-	  "with the reason) or passthrough (run on libc malloc); children "
-	  "always pass through" },
-	{ "MAIN_PID", PRE_OPT_PID, "0", NULL, 0, false, OFF(main_pid),
-	  "set by farmem-run: the pid of the program it started" },
-	{ "TOKEN", PRE_OPT_STRING, "", NULL, 0, false, OFF(token),
-	  "shared secret presented to farmem-server" },
-	{ "LIBRARY", PRE_OPT_STRING, "", NULL, 0, false, OFF(library),
-	  "which libfarmem.so farmem-run preloads" },
+    {"LOCAL_MEM", PRE_OPT_SIZE, "0", NULL, PRE_LOCAL_MEM_MIN, true,
+     OFF(local_mem), "local memory budget for the heap (K/M/G); 0 = no limit"},
+    {"REGION", PRE_OPT_SIZE, "1T", NULL, PRE_REGION_MIN, false, OFF(region),
+     "address space reserved for the managed heap; the heap cannot "
+     "grow beyond it"},
+    {"VERBOSE", PRE_OPT_BOOL, "0", NULL, 0, false, OFF(verbose),
+     "print the version, every option in force and start-up steps"},
+    {"STATS", PRE_OPT_BOOL, "0", NULL, 0, false, OFF(stats),
+     "print a statistics table at exit"},
+    {"STATS_FILE", PRE_OPT_STRING, "", NULL, 0, false, OFF(stats_file),
+     "write the exit statistics to this file (%p = pid) instead of "
+     "stderr"},
+    {"LOG", PRE_OPT_ENUM, "warn", log_levels, 0, false, OFF(log_level),
+     "log level: error, warn, info or debug"},
+    {"LOG_FILE", PRE_OPT_STRING, "", NULL, 0, false, OFF(log_file),
+     "append log lines to this file instead of stderr"},
+    {"CHILDREN", PRE_OPT_ENUM, "farmem", children_modes, 0, false,
+     OFF(children),
+     "programs the process executes: farmem (each gets its own far "
+     "memory runtime) or plain (libc malloc)"},
+    {"FALLBACK", PRE_OPT_ENUM, "refuse", fallback_modes, 0, false,
+     OFF(fallback),
+     "if the runtime cannot start in the main program: refuse (exit "
+     "with the reason) or passthrough (run on libc malloc); children "
+     "always pass through"},
+    {"MAIN_PID", PRE_OPT_PID, "0", NULL, 0, false, OFF(main_pid),
+     "set by farmem-run: the pid of the program it started"},
+    {"TOKEN", PRE_OPT_STRING, "", NULL, 0, false, OFF(token),
+     "shared secret presented to farmem-server"},
+    {"LIBRARY", PRE_OPT_STRING, "", NULL, 0, false, OFF(library),
+     "which libfarmem.so farmem-run preloads"},
 };
 FM_HIDDEN const size_t pre_option_count =
-	sizeof(pre_option_table) / sizeof(pre_option_table[0]);
+    sizeof(pre_option_table) / sizeof(pre_option_table[0]);
 
 int pre_parse_size(const char *s, size_t *out)
 {
@@ -88,11 +86,28 @@ int pre_parse_size(const char *s, size_t *out)
 		}
 	}
 	switch (*p) {
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	case 't': case 'T': shift = 40; p++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		p++;
+		break;
+	default:
+		break;
 	}
 	if (shift && (*p == 'i' || *p == 'I'))
 		p++;
@@ -118,8 +133,8 @@ int pre_parse_size(const char *s, size_t *out)
 
 int pre_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "1", "yes", "on", "true", "y" };
-	static const char *const no[] = { "0", "no", "off", "false", "n", "" };
+	static const char *const yes[] = {"1", "yes", "on", "true", "y"};
+	static const char *const no[] = {"0", "no", "off", "false", "n", ""};
 
 	if (s == NULL)
 		return -EINVAL;
@@ -134,7 +149,7 @@ int pre_parse_bool(const char *s, bool *out)
 
 char *pre_format_size(size_t n, char *buf, size_t len)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	unsigned u = 0;
 	double v = (double)n;
 
@@ -240,7 +255,8 @@ static int option_set(const struct pre_option *opt, const char *val,
 		    !(sz == 0 && opt->offset == OFF(local_mem))) {
 			pre_log(FM_LOG_WARN, "options",
 				"FARMEM_%s=%s is below the minimum of %s; "
-				"use at least %s%s", opt->name, val,
+				"use at least %s%s",
+				opt->name, val,
 				pre_format_size(opt->min, mbuf, sizeof(mbuf)),
 				pre_format_size(opt->min, buf, sizeof(buf)),
 				opt->fatal ? "" : " (the default stands)");
@@ -249,7 +265,8 @@ static int option_set(const struct pre_option *opt, const char *val,
 		if (rc) {
 			pre_log(FM_LOG_WARN, "options",
 				"FARMEM_%s=%s is not a size; write e.g. 512M "
-				"or 2G%s", opt->name, val,
+				"or 2G%s",
+				opt->name, val,
 				opt->fatal ? "" : " (the default stands)");
 			return -EINVAL;
 		}
@@ -271,7 +288,8 @@ static int option_set(const struct pre_option *opt, const char *val,
 			join_choices(opt->choices, buf, sizeof(buf));
 			pre_log(FM_LOG_WARN, "options",
 				"FARMEM_%s=%s is not one of: %s (the default "
-				"stands)", opt->name, val, buf);
+				"stands)",
+				opt->name, val, buf);
 			return -EINVAL;
 		}
 		*(int *)field = idx;
@@ -287,7 +305,8 @@ static int option_set(const struct pre_option *opt, const char *val,
 		if (errno || *end || v < 0) {
 			pre_log(FM_LOG_WARN, "options",
 				"FARMEM_%s=%s is not a process id (the default "
-				"stands)", opt->name, val);
+				"stands)",
+				opt->name, val);
 			return -EINVAL;
 		}
 		*(long *)field = v;
@@ -324,11 +343,13 @@ int pre_options_load(char *const *envp, struct pre_options *o)
 			if (s)
 				pre_log(FM_LOG_WARN, "options",
 					"unknown variable FARMEM_%s ignored; "
-					"did you mean FARMEM_%s?", name, s);
+					"did you mean FARMEM_%s?",
+					name, s);
 			else
 				pre_log(FM_LOG_WARN, "options",
 					"unknown variable FARMEM_%s ignored; "
-					"see man farmem for the list", name);
+					"see man farmem for the list",
+					name);
 			continue;
 		}
 		if (option_set(opt, eq + 1, o) && opt->fatal)
@@ -339,8 +360,8 @@ int pre_options_load(char *const *envp, struct pre_options *o)
 
 void pre_options_print(const struct pre_options *o)
 {
-	pre_log(FM_LOG_INFO, "", "farmem %s, options in force:",
-		PACKAGE_VERSION);
+	pre_log(FM_LOG_INFO, "",
+		"farmem %s, options in force:", PACKAGE_VERSION);
 	for (size_t i = 0; i < pre_option_count; i++) {
 		const struct pre_option *opt = &pre_option_table[i];
 		const char *field = (const char *)o + opt->offset;
@@ -364,8 +385,7 @@ void pre_options_print(const struct pre_options *o)
 				v = "(unset)";
 			break;
 		case PRE_OPT_PID:
-			snprintf(buf, sizeof(buf), "%ld",
-				 *(const long *)field);
+			snprintf(buf, sizeof(buf), "%ld", *(const long *)field);
 			break;
 		}
 		pre_log(FM_LOG_INFO, "", "  FARMEM_%-11s %-12s %s", opt->name,

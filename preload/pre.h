@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FM_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define FM_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define FM_HIDDEN __attribute__((visibility("hidden")))
-#define FM_EXPORT __attribute__((visibility("default")))
+#define FM_HIDDEN      __attribute__((visibility("hidden")))
+#define FM_EXPORT      __attribute__((visibility("default")))
 /* Our TLS must never go through __tls_get_addr, which may allocate. */
 #define FM_TLS __thread __attribute__((tls_model("initial-exec")))
 
@@ -31,7 +31,7 @@ extern int pre_log_level;
  * with one write(2). No malloc, no stdio; errno is preserved.
  */
 void pre_log(int level, const char *subsys, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void pre_vlog(int level, const char *subsys, const char *fmt, va_list ap);
 
 /* pre_log_open - sends log lines to @path (appended), or to a private
@@ -45,7 +45,7 @@ int pre_log_fd(void);
 		if ((lvl) <= pre_log_level)                                    \
 			pre_log((lvl), #sub, __VA_ARGS__);                     \
 	} while (0)
-#define FM_ERR(sub, ...) FM_LOG(FM_LOG_ERROR, sub, __VA_ARGS__)
+#define FM_ERR(sub, ...)  FM_LOG(FM_LOG_ERROR, sub, __VA_ARGS__)
 #define FM_WARN(sub, ...) FM_LOG(FM_LOG_WARN, sub, __VA_ARGS__)
 #define FM_INFO(sub, ...) FM_LOG(FM_LOG_INFO, sub, __VA_ARGS__)
 #ifdef FM_DEBUG
@@ -62,13 +62,14 @@ int pre_log_fd(void);
 #define FM_WARN_RL(sub, ...)                                                   \
 	do {                                                                   \
 		static int fm_rl_count_;                                       \
-		if (__atomic_fetch_add(&fm_rl_count_, 1, __ATOMIC_RELAXED) < 5) \
+		if (__atomic_fetch_add(&fm_rl_count_, 1, __ATOMIC_RELAXED) <   \
+		    5)                                                         \
 			FM_WARN(sub, __VA_ARGS__);                             \
 	} while (0)
 
 /* pre_bug - reports a broken invariant and aborts. Never returns. */
 void pre_bug(const char *file, int line, const char *what)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 /* Stays in release builds: for invariants whose failure would corrupt. */
 #define FM_BUG_ON(cond)                                                        \
 	do {                                                                   \
@@ -88,38 +89,43 @@ enum pre_fallback { PRE_FALLBACK_REFUSE = 0, PRE_FALLBACK_PASSTHROUGH = 1 };
 
 /* Every option in force; filled from FARMEM_* by pre_options_load(). */
 struct pre_options {
-	size_t local_mem;   /* FARMEM_LOCAL_MEM, 0 = no limit */
-	size_t region;      /* FARMEM_REGION */
-	bool verbose;       /* FARMEM_VERBOSE */
-	bool stats;         /* FARMEM_STATS */
+	size_t local_mem;	/* FARMEM_LOCAL_MEM, 0 = no limit */
+	size_t region;		/* FARMEM_REGION */
+	bool verbose;		/* FARMEM_VERBOSE */
+	bool stats;		/* FARMEM_STATS */
 	const char *stats_file; /* FARMEM_STATS_FILE, NULL = stderr */
-	int log_level;      /* FARMEM_LOG */
-	const char *log_file; /* FARMEM_LOG_FILE, NULL = stderr */
-	int children;       /* FARMEM_CHILDREN */
-	int fallback;       /* FARMEM_FALLBACK */
-	long main_pid;      /* FARMEM_MAIN_PID, 0 = unknown */
-	const char *token;  /* FARMEM_TOKEN (farmem-server sessions) */
-	const char *library; /* FARMEM_LIBRARY (farmem-run's choice) */
+	int log_level;		/* FARMEM_LOG */
+	const char *log_file;	/* FARMEM_LOG_FILE, NULL = stderr */
+	int children;		/* FARMEM_CHILDREN */
+	int fallback;		/* FARMEM_FALLBACK */
+	long main_pid;		/* FARMEM_MAIN_PID, 0 = unknown */
+	const char *token;	/* FARMEM_TOKEN (farmem-server sessions) */
+	const char *library;	/* FARMEM_LIBRARY (farmem-run's choice) */
 };
 
 extern struct pre_options pre_opt;
 
 /* Smallest region: two mimalloc segments plus room to grow. */
-#define PRE_REGION_MIN ((size_t)64 << 20)
+#define PRE_REGION_MIN	  ((size_t)64 << 20)
 #define PRE_LOCAL_MEM_MIN ((size_t)16 << 20)
 
-enum pre_opt_type { PRE_OPT_SIZE, PRE_OPT_BOOL, PRE_OPT_ENUM, PRE_OPT_STRING,
-		    PRE_OPT_PID };
+enum pre_opt_type {
+	PRE_OPT_SIZE,
+	PRE_OPT_BOOL,
+	PRE_OPT_ENUM,
+	PRE_OPT_STRING,
+	PRE_OPT_PID
+};
 
 /* One row of the options table. */
 struct pre_option {
-	const char *name;      /* without the FARMEM_ prefix */
+	const char *name; /* without the FARMEM_ prefix */
 	enum pre_opt_type type;
-	const char *defval;    /* as the user would write it */
+	const char *defval;	    /* as the user would write it */
 	const char *const *choices; /* PRE_OPT_ENUM: NULL-terminated */
-	size_t min;            /* PRE_OPT_SIZE: smallest accepted, 0 = none */
-	bool fatal;            /* a bad value refuses to start */
-	size_t offset;         /* into struct pre_options */
+	size_t min;    /* PRE_OPT_SIZE: smallest accepted, 0 = none */
+	bool fatal;    /* a bad value refuses to start */
+	size_t offset; /* into struct pre_options */
 	const char *help;
 };
 
@@ -154,9 +160,9 @@ void pre_options_print(const struct pre_options *o);
 /* ---- start-up --------------------------------------------------------- */
 
 enum pre_state {
-	PRE_UNINIT = 0,    /* nothing done; allocations use the bootstrap area */
-	PRE_INITING = 1,   /* one thread is running the init steps */
-	PRE_READY = 2,     /* the managed heap serves allocations */
+	PRE_UNINIT = 0,	 /* nothing done; allocations use the bootstrap area */
+	PRE_INITING = 1, /* one thread is running the init steps */
+	PRE_READY = 2,	 /* the managed heap serves allocations */
 	PRE_PASSTHROUGH = 3, /* the runtime could not start: libc serves them */
 };
 

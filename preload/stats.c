@@ -31,7 +31,7 @@ static void expand_path(const char *in, char *out, size_t len)
 }
 
 static void put(char *buf, size_t len, size_t *o, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void put(char *buf, size_t len, size_t *o, const char *fmt, ...)
 {
 	va_list ap;
@@ -79,9 +79,10 @@ static void pager_print(char *buf, size_t len, size_t *o)
 	    pre_format_size(p.prefetched * HEAP_PAGE, b, sizeof(b)));
 	put(buf, len, o, "  %-22s %s\n", "dropped by free",
 	    pre_format_size(p.discarded * HEAP_PAGE, a, sizeof(a)));
-	put(buf, len, o, "  %-22s %llu first-touch, %llu remote, %llu "
-	    "staged, %llu spurious\n", "faults",
-	    (unsigned long long)p.faults_zero,
+	put(buf, len, o,
+	    "  %-22s %llu first-touch, %llu remote, %llu "
+	    "staged, %llu spurious\n",
+	    "faults", (unsigned long long)p.faults_zero,
 	    (unsigned long long)p.faults_remote,
 	    (unsigned long long)p.faults_staged,
 	    (unsigned long long)p.faults_spurious);
@@ -137,7 +138,8 @@ void pre_stats_print(void)
 		expand_path(pre_opt.stats_file, path, sizeof(path));
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			pre_log(FM_LOG_WARN, "stats", "cannot write "
+			pre_log(FM_LOG_WARN, "stats",
+				"cannot write "
 				"FARMEM_STATS_FILE=%s: %s; printing to stderr",
 				path, strerror(errno));
 			fd = pre_log_fd();

@@ -13,8 +13,8 @@
 #include "heap/heap.h"
 #include "pre.h"
 
-typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
-			 void *(*)(void *), void *);
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+			 void *);
 
 struct trampoline {
 	void *(*fn)(void *);

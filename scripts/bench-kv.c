@@ -31,16 +31,16 @@
 #define CHECK_EVERY 256 /* operations between looks at the clock */
 
 static struct {
-	long n;          /* objects */
-	long size;       /* bytes per object, a multiple of 8, >= 16 */
-	int zipf;        /* 0 uniform, 1 Zipf */
-	double theta;    /* Zipf exponent */
-	int update_pct;  /* percent of operations that rewrite */
-	long ops;        /* operations in the timed part, 0 = until duration */
+	long n;		 /* objects */
+	long size;	 /* bytes per object, a multiple of 8, >= 16 */
+	int zipf;	 /* 0 uniform, 1 Zipf */
+	double theta;	 /* Zipf exponent */
+	int update_pct;	 /* percent of operations that rewrite */
+	long ops;	 /* operations in the timed part, 0 = until duration */
 	double duration; /* seconds of the timed part (when ops is 0) */
-	double warmup;   /* untimed seconds of operations before */
+	double warmup;	 /* untimed seconds of operations before */
 	uint64_t seed;
-} cfg = { 2L << 20, 256, 0, 0.99, 10, 0, 2.0, 0.5, 0x243f6a8885a308d3ULL };
+} cfg = {2L << 20, 256, 0, 0.99, 10, 0, 2.0, 0.5, 0x243f6a8885a308d3ULL};
 
 /* xorshift64*: deterministic, a few cycles a number */
 static inline uint64_t rnd(uint64_t *s)
@@ -192,7 +192,7 @@ static long run_ops(uint64_t *st, long limit, double secs, uint64_t *sum,
 		if (limit == 0 && i % CHECK_EVERY == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if ((double)(now.tv_sec - t0.tv_sec) +
-				    (double)(now.tv_nsec - t0.tv_nsec) * 1e-9 >=
+				(double)(now.tv_nsec - t0.tv_nsec) * 1e-9 >=
 			    secs)
 				break;
 		}
@@ -277,17 +277,17 @@ static double parse_num(const char *s, const char *what, int zero_ok)
 static void parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "objects", required_argument, NULL, 'n' },
-		{ "size", required_argument, NULL, 's' },
-		{ "dist", required_argument, NULL, 'D' },
-		{ "theta", required_argument, NULL, 'z' },
-		{ "updates", required_argument, NULL, 'u' },
-		{ "ops", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"objects", required_argument, NULL, 'n'},
+	    {"size", required_argument, NULL, 's'},
+	    {"dist", required_argument, NULL, 'D'},
+	    {"theta", required_argument, NULL, 'z'},
+	    {"updates", required_argument, NULL, 'u'},
+	    {"ops", required_argument, NULL, 'o'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -409,8 +409,7 @@ int main(int argc, char **argv)
 	       "bad=%ld check=%llx\n",
 	       allocator_name(), cfg.zipf ? "zipf" : "uniform",
 	       cfg.zipf ? cfg.theta : 0.0, cfg.n, cfg.size, cfg.update_pct,
-	       done, updates, t1 - t0,
-	       t1 > t0 ? (double)done / (t1 - t0) : 0.0,
+	       done, updates, t1 - t0, t1 > t0 ? (double)done / (t1 - t0) : 0.0,
 	       tv(&r1.ru_utime) - tv(&r0.ru_utime),
 	       tv(&r1.ru_stime) - tv(&r0.ru_stime), fill_secs, end.ru_maxrss,
 	       bad, (unsigned long long)sum);

@@ -29,29 +29,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096
+#define PAGE	  4096
 #define CACHELINE 64
 #define RING_SIZE 1024 /* blocks in flight per producer/consumer pair */
 /* The ring's indices are published once per batch, so that the pair
  * shares one cache line per RING_BATCH blocks, not per block: the allocator's
  * cross-thread free, not the ring, is what is measured. */
 #define RING_BATCH 32
-#define STOP_EVERY 64  /* operations between looks at the time cap */
+#define STOP_EVERY 64 /* operations between looks at the time cap */
 
 enum mode { MODE_REPLACE, MODE_XTHREAD };
 enum mix { MIX_SMALL, MIX_MEDIUM, MIX_MIXED, MIX_LARGE, MIX_COUNT };
 
 static const struct {
 	const char *name;
-	long slots;   /* live blocks per thread, replace mode */
-	long ops;     /* operations per thread (per pair in xthread mode) */
+	long slots; /* live blocks per thread, replace mode */
+	long ops;   /* operations per thread (per pair in xthread mode) */
 	const char *sizes;
 } mixes[MIX_COUNT] = {
-	[MIX_SMALL] = { "small", 8192, 8000000, "16-256 B uniform" },
-	[MIX_MEDIUM] = { "medium", 1024, 3000000, "1-32 KiB uniform" },
-	[MIX_MIXED] = { "mixed", 2048, 3000000, "16 B-64 KiB log-uniform" },
-	[MIX_LARGE] = { "large", 64, 200000,
-			"64 KiB-1 MiB uniform, every page touched" },
+    [MIX_SMALL] = {"small", 8192, 8000000, "16-256 B uniform"},
+    [MIX_MEDIUM] = {"medium", 1024, 3000000, "1-32 KiB uniform"},
+    [MIX_MIXED] = {"mixed", 2048, 3000000, "16 B-64 KiB log-uniform"},
+    [MIX_LARGE] = {"large", 64, 200000,
+		   "64 KiB-1 MiB uniform, every page touched"},
 };
 
 static struct {
@@ -62,7 +62,7 @@ static struct {
 	long ops;
 	double max_secs; /* stop the timed part after this long, 0 = never */
 	uint64_t seed;
-} cfg = { MODE_REPLACE, MIX_SMALL, 1, 0, 0, 0, 0x243f6a8885a308d3ULL };
+} cfg = {MODE_REPLACE, MIX_SMALL, 1, 0, 0, 0, 0x243f6a8885a308d3ULL};
 
 /* set when the time cap is reached: operations done so far count */
 static int stop;
@@ -135,7 +135,7 @@ static inline uint64_t put(void *p)
 
 struct ring {
 	_Alignas(CACHELINE) unsigned long head; /* written by the producer */
-	int done;                               /* producer finished: head final */
+	int done; /* producer finished: head final */
 	_Alignas(CACHELINE) unsigned long tail; /* written by the consumer */
 	_Alignas(CACHELINE) void *slot[RING_SIZE];
 };
@@ -147,9 +147,9 @@ struct worker {
 	int id;
 	uint64_t seed;
 	uint64_t check;
-	long ops;          /* operations done in the timed part */
+	long ops;	   /* operations done in the timed part */
 	struct ring *ring; /* xthread mode, shared by a pair */
-	void *first;       /* a block, to ask who owns it */
+	void *first;	   /* a block, to ask who owns it */
 	struct timespec t0, t1;
 	struct rusage r0, r1; /* this thread's, around the timed part */
 };
@@ -333,7 +333,7 @@ static const char *allocator_name(void)
 static const char *managed(const void *p)
 {
 	int (*is)(const void *) =
-		(int (*)(const void *))dlsym(RTLD_DEFAULT, "fm_is_managed");
+	    (int (*)(const void *))dlsym(RTLD_DEFAULT, "fm_is_managed");
 
 	if (is == NULL)
 		return "-";
@@ -353,25 +353,26 @@ static double tv(const struct timeval *t)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: bench-malloc [options]\n"
-		"  -m, --mode=replace|xthread  working-set replacement in each "
-		"thread (default),\n"
-		"                              or producer/consumer pairs "
-		"(cross-thread free)\n"
-		"  -z, --mix=MIX               small|medium|mixed|large\n"
-		"  -t, --threads=N             threads (even in xthread mode); "
-		"default 1\n"
-		"  -s, --slots=N               live blocks per thread (replace)\n"
-		"  -n, --ops=N                 operations per thread (per pair "
-		"in xthread mode)\n"
-		"  -x, --scale=F               multiply the default -n by F\n"
-		"  -S, --seed=N                PRNG seed\n"
-		"  -T, --max-secs=S            stop the timed part after S "
-		"seconds (capped=1)\n"
-		"  -d, --duration=S            run for S seconds, however many "
-		"operations\n"
-		"mixes (default slots / ops):\n");
+	fprintf(
+	    f,
+	    "usage: bench-malloc [options]\n"
+	    "  -m, --mode=replace|xthread  working-set replacement in each "
+	    "thread (default),\n"
+	    "                              or producer/consumer pairs "
+	    "(cross-thread free)\n"
+	    "  -z, --mix=MIX               small|medium|mixed|large\n"
+	    "  -t, --threads=N             threads (even in xthread mode); "
+	    "default 1\n"
+	    "  -s, --slots=N               live blocks per thread (replace)\n"
+	    "  -n, --ops=N                 operations per thread (per pair "
+	    "in xthread mode)\n"
+	    "  -x, --scale=F               multiply the default -n by F\n"
+	    "  -S, --seed=N                PRNG seed\n"
+	    "  -T, --max-secs=S            stop the timed part after S "
+	    "seconds (capped=1)\n"
+	    "  -d, --duration=S            run for S seconds, however many "
+	    "operations\n"
+	    "mixes (default slots / ops):\n");
 	for (int i = 0; i < MIX_COUNT; i++)
 		fprintf(f, "  %-7s %-40s %6ld / %ld\n", mixes[i].name,
 			mixes[i].sizes, mixes[i].slots, mixes[i].ops);
@@ -404,17 +405,17 @@ static long parse_long(const char *s, const char *what)
 static void parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "mix", required_argument, NULL, 'z' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "slots", required_argument, NULL, 's' },
-		{ "ops", required_argument, NULL, 'n' },
-		{ "scale", required_argument, NULL, 'x' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "max-secs", required_argument, NULL, 'T' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"mode", required_argument, NULL, 'm'},
+	    {"mix", required_argument, NULL, 'z'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"slots", required_argument, NULL, 's'},
+	    {"ops", required_argument, NULL, 'n'},
+	    {"scale", required_argument, NULL, 'x'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"max-secs", required_argument, NULL, 'T'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	double scale = 1.0;
 	int c, i;
@@ -456,7 +457,8 @@ static void parse_args(int argc, char **argv)
 		case 'x':
 			scale = strtod(optarg, NULL);
 			if (!(scale > 0)) {
-				fprintf(stderr, "bench-malloc: bad scale '%s'\n",
+				fprintf(stderr,
+					"bench-malloc: bad scale '%s'\n",
 					optarg);
 				exit(2);
 			}
@@ -503,7 +505,7 @@ static void parse_args(int argc, char **argv)
  * Polls: a sleeping main thread costs the workers nothing. */
 static void wait_timed(void)
 {
-	struct timespec t0, now, nap = { 0, 2000000 };
+	struct timespec t0, now, nap = {0, 2000000};
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (__atomic_load_n(&running, __ATOMIC_ACQUIRE) > 0) {
@@ -529,7 +531,8 @@ int main(int argc, char **argv)
 	n = cfg.threads;
 	w = aligned_alloc(CACHELINE, sizeof(*w) * (size_t)n);
 	if (cfg.mode == MODE_XTHREAD)
-		rings = aligned_alloc(CACHELINE, sizeof(*rings) * (size_t)n / 2);
+		rings =
+		    aligned_alloc(CACHELINE, sizeof(*rings) * (size_t)n / 2);
 	if (w == NULL || (cfg.mode == MODE_XTHREAD && rings == NULL)) {
 		fprintf(stderr, "bench-malloc: out of memory\n");
 		return 1;
@@ -542,13 +545,15 @@ int main(int argc, char **argv)
 	pthread_barrier_init(&stopped, NULL, (unsigned)n + 1);
 	pthread_barrier_init(&released, NULL, (unsigned)n + 1);
 	for (int i = 0; i < n; i++) {
-		uint64_t s = cfg.seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
+		uint64_t s =
+		    cfg.seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 
 		w[i].id = i;
 		w[i].seed = s ? s : 1;
 		w[i].ring = rings ? &rings[i / 2] : NULL;
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i])) {
-			fprintf(stderr, "bench-malloc: pthread_create failed\n");
+			fprintf(stderr,
+				"bench-malloc: pthread_create failed\n");
 			return 1;
 		}
 	}
@@ -577,16 +582,15 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &end);
 
 	double secs = seconds(&t0, &t1);
-	printf("bench-malloc alloc=%s mode=%s mix=%s threads=%d slots=%ld "
-	       "ops=%ld capped=%d secs=%.6f ops_per_sec=%.0f cpu_user=%.3f "
-	       "cpu_sys=%.3f minflt=%ld maxrss_kib=%ld managed=%s check=%llx\n",
-	       allocator_name(),
-	       cfg.mode == MODE_REPLACE ? "replace" : "xthread",
-	       mixes[cfg.mix].name, n,
-	       cfg.mode == MODE_REPLACE ? cfg.slots : (long)RING_SIZE, total,
-	       stop, secs, secs > 0 ? (double)total / secs : 0.0, user, sys,
-	       minflt, end.ru_maxrss, managed(w[0].first),
-	       (unsigned long long)check);
+	printf(
+	    "bench-malloc alloc=%s mode=%s mix=%s threads=%d slots=%ld "
+	    "ops=%ld capped=%d secs=%.6f ops_per_sec=%.0f cpu_user=%.3f "
+	    "cpu_sys=%.3f minflt=%ld maxrss_kib=%ld managed=%s check=%llx\n",
+	    allocator_name(), cfg.mode == MODE_REPLACE ? "replace" : "xthread",
+	    mixes[cfg.mix].name, n,
+	    cfg.mode == MODE_REPLACE ? cfg.slots : (long)RING_SIZE, total, stop,
+	    secs, secs > 0 ? (double)total / secs : 0.0, user, sys, minflt,
+	    end.ru_maxrss, managed(w[0].first), (unsigned long long)check);
 	free(rings);
 	free(w);
 	return 0;

@@ -19,7 +19,8 @@
 
 #include "fmcheck.h"
 
-namespace {
+namespace
+{
 
 uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -65,8 +66,8 @@ void test_vector()
 			fmc_managed(v.data(), "vector storage");
 		}
 	}
-	uint64_t h = fnv(1469598103934665603ull, v.data(),
-			 v.size() * sizeof(v[0]));
+	uint64_t h =
+	    fnv(1469598103934665603ull, v.data(), v.size() * sizeof(v[0]));
 	v.resize(10);
 	v.shrink_to_fit();
 	std::vector<std::vector<int>> vv(1000);
@@ -88,7 +89,11 @@ struct alignas(64) Line {
 
 struct alignas(4096) Page {
 	char bytes[4096];
-	Page() { bytes[0] = 1; bytes[4095] = 2; }
+	Page()
+	{
+		bytes[0] = 1;
+		bytes[4095] = 2;
+	}
 };
 
 struct alignas(256) Small {
@@ -147,8 +152,8 @@ void test_threads()
 		th.emplace_back([&, t] {
 			for (int i = 0; i < per; i++)
 				bins[t].push_back(new std::string(
-					static_cast<size_t>(i % 300 + 1),
-					static_cast<char>('a' + t)));
+				    static_cast<size_t>(i % 300 + 1),
+				    static_cast<char>('a' + t)));
 			ready++;
 			while (ready.load() < workers)
 				std::this_thread::yield();

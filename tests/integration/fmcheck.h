@@ -29,7 +29,7 @@ static int fmc_failures;
 static int fmc_managed_on; /* the runtime serves this process */
 
 static void fmc_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 static void fmc_fail(const char *fmt, ...)
 {
 	va_list ap;

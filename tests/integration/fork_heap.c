@@ -25,7 +25,7 @@
 #include "fmcheck.h"
 
 #define NBLOCKS 2000
-#define LARGE ((size_t)32 << 20)
+#define LARGE	((size_t)32 << 20)
 
 struct blk {
 	unsigned char *p;
@@ -129,8 +129,9 @@ static void test_copy_on_write(void)
 	if (pid == 0)
 		_exit(child_reads_and_mutates());
 	rc = wait_child(pid);
-	printf("child read %d blocks (largest %zu MiB), mutated them: exit %d\n",
-	       NBLOCKS, LARGE >> 20, rc);
+	printf(
+	    "child read %d blocks (largest %zu MiB), mutated them: exit %d\n",
+	    NBLOCKS, LARGE >> 20, rc);
 	if (rc != 0)
 		fmc_fail("the child saw a wrong heap or could not allocate");
 	bad = verify_all("parent after the child");
@@ -151,7 +152,7 @@ static void test_copy_on_write(void)
 
 static int churn(unsigned seed, int rounds)
 {
-	void *slot[256] = { 0 };
+	void *slot[256] = {0};
 	int bad = 0;
 
 	for (int i = 0; i < rounds; i++) {
@@ -162,7 +163,9 @@ static int churn(unsigned seed, int rounds)
 		k = (int)((seed >> 16) & 255);
 		free(slot[k]);
 		seed = seed * 1103515245u + 12345u;
-		n = (seed >> 12) % (((seed >> 28) & 7) == 0 ? (1u << 20) : 2048u) + 1;
+		n = (seed >> 12) %
+			(((seed >> 28) & 7) == 0 ? (1u << 20) : 2048u) +
+		    1;
 		slot[k] = (seed >> 27 & 1) ? malloc(n) : calloc(1, n);
 		if (slot[k] == NULL)
 			bad++;
@@ -209,7 +212,7 @@ static volatile int stop;
 static void *allocator_thread(void *arg)
 {
 	unsigned seed = (unsigned)(uintptr_t)arg;
-	void *slot[64] = { 0 };
+	void *slot[64] = {0};
 
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		seed = seed * 1103515245u + 12345u;

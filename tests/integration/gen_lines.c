@@ -38,9 +38,9 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < len; i++)
 			line[n++] = alpha[next() % (sizeof(alpha) - 1)];
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %u %c%u\n",
-			      next() % 100000, alpha[next() % 4],
-			      next() % 1000);
+		n +=
+		    snprintf(line + n, sizeof(line) - (size_t)n, " %u %c%u\n",
+			     next() % 100000, alpha[next() % 4], next() % 1000);
 		if (fwrite(line, 1, (size_t)n, stdout) != (size_t)n)
 			return 1;
 		done += (unsigned long long)n;

@@ -120,8 +120,7 @@ static void mode_threads(void)
 	while (detached_done < 40)
 		pthread_cond_wait(&cond, &lock);
 	pthread_mutex_unlock(&lock);
-	printf("threads: 200 joined (checksum %lu), 40 detached done\n",
-	       total);
+	printf("threads: 200 joined (checksum %lu), 40 detached done\n", total);
 }
 
 /* ---- pthread_key destructors ----------------------------------------------- */
@@ -268,8 +267,8 @@ static void mode_foreign(void)
 		return;
 	}
 	/* through a volatile: the compiler rightly refuses the plain calls */
-	void *volatile foreign[3] = { static_buf + 16, static_buf + 1024,
-				      on_stack };
+	void *volatile foreign[3] = {static_buf + 16, static_buf + 1024,
+				     on_stack};
 
 	fmc_stats(&a);
 	for (int i = 0; i < 3; i++)
@@ -376,7 +375,7 @@ int main(int argc, char **argv)
 		mode_simple();
 	else {
 		fprintf(stderr, "usage: startup threads|tls|atexit|"
-			"exit-thread|foreign|exhaust|simple\n");
+				"exit-thread|foreign|exhaust|simple\n");
 		return 2;
 	}
 	return fmc_exit_status();

@@ -25,9 +25,9 @@
 
 #include "fmcheck.h"
 
-#define THREADS 4
-#define SLOTS 64
-#define RING 256
+#define THREADS	 4
+#define SLOTS	 64
+#define RING	 256
 #define MAX_SIZE ((size_t)1 << 20)
 
 /* ---- blocks ----------------------------------------------------------------- */
@@ -44,7 +44,7 @@ struct blk {
  * overlaps another or a realloc that copied too little, cheap enough for
  * megabyte blocks.
  */
-#define EDGE 64
+#define EDGE   64
 #define STRIDE 512
 
 static void blk_fill(const struct blk *b)
@@ -68,8 +68,8 @@ static int blk_check(const struct blk *b, size_t n, size_t written)
 	for (size_t i = STRIDE; i < n; i += STRIDE)
 		if (i < written && b->p[i] != fmc_pat(b->id, i))
 			return 0;
-	for (size_t i = written > EDGE ? written - EDGE : 0; i < written && i < n;
-	     i++)
+	for (size_t i = written > EDGE ? written - EDGE : 0;
+	     i < written && i < n; i++)
 		if (b->p[i] != fmc_pat(b->id, i))
 			return 0;
 	return 1;
@@ -111,8 +111,8 @@ static int ring_pop(struct blk *b)
 static void free_checked(struct blk *b, const char *who)
 {
 	if (!blk_check(b, b->n, b->n))
-		fmc_fail("%s: block %u (%zu bytes) corrupted before free",
-			 who, b->id, b->n);
+		fmc_fail("%s: block %u (%zu bytes) corrupted before free", who,
+			 b->id, b->n);
 	free(b->p);
 	b->p = NULL;
 }
@@ -156,8 +156,8 @@ static void check_new(struct worker *w, void *p, size_t n, size_t align,
 		return;
 	}
 	if (align && ((uintptr_t)p & (align - 1)))
-		fmc_fail("thread %d: %s(%zu, align %zu) = %p misaligned",
-			 w->id, how, n, align, p);
+		fmc_fail("thread %d: %s(%zu, align %zu) = %p misaligned", w->id,
+			 how, n, align, p);
 	if (malloc_usable_size(p) < n)
 		fmc_fail("thread %d: %s(%zu): usable size %zu", w->id, how, n,
 			 malloc_usable_size(p));
@@ -170,8 +170,8 @@ static void do_alloc(struct worker *w, struct blk *b)
 	unsigned kind = (unsigned)(next(w) % 10);
 	void *p = NULL;
 
-	b->id = (uint32_t)(w->id << 24) ^ (uint32_t)(w->mallocs + w->callocs +
-						      w->aligned);
+	b->id = (uint32_t)(w->id << 24) ^
+		(uint32_t)(w->mallocs + w->callocs + w->aligned);
 	switch (kind) {
 	case 0:
 	case 1: {
@@ -185,8 +185,8 @@ static void do_alloc(struct worker *w, struct blk *b)
 			for (size_t i = 0; i < n; i += step)
 				if (c[i]) {
 					fmc_fail("thread %d: calloc(%zu) byte "
-						 "%zu = %#x", w->id, n, i,
-						 c[i]);
+						 "%zu = %#x",
+						 w->id, n, i, c[i]);
 					break;
 				}
 			if (c[n - 1])
@@ -230,8 +230,8 @@ static void do_realloc(struct worker *w, struct blk *b)
 	if (n > 2 * MAX_SIZE)
 		n = 2 * MAX_SIZE;
 	if (!blk_check(b, b->n, b->n))
-		fmc_fail("thread %d: block %u corrupted before realloc",
-			 w->id, b->id);
+		fmc_fail("thread %d: block %u corrupted before realloc", w->id,
+			 b->id);
 	q = realloc(b->p, n);
 	w->reallocs++;
 	if (q == NULL) {
@@ -242,8 +242,8 @@ static void do_realloc(struct worker *w, struct blk *b)
 	check_new(w, q, n, 0, "realloc");
 	b->p = q;
 	if (!blk_check(b, n < b->n ? n : b->n, b->n))
-		fmc_fail("thread %d: realloc(%zu -> %zu) lost contents",
-			 w->id, b->n, n);
+		fmc_fail("thread %d: realloc(%zu -> %zu) lost contents", w->id,
+			 b->n, n);
 	/* the kept part keeps its pattern; fill the rest, and the new end */
 	b->n = n;
 	blk_fill(b);
@@ -272,8 +272,8 @@ static void *worker_main(void *arg)
 			/* hand the block over; whoever pops it frees it */
 			w->handoffs++;
 			if (!blk_check(b, b->n, b->n))
-				fmc_fail("thread %d: block %u corrupted",
-					 w->id, b->id);
+				fmc_fail("thread %d: block %u corrupted", w->id,
+					 b->id);
 			if (!ring_push(b))
 				free(b->p);
 			b->p = NULL;
@@ -320,7 +320,8 @@ static void api_corners(void)
 
 	errno = 0;
 	p = malloc(max);
-	report("malloc(SIZE_MAX) -> NULL, ENOMEM", p == NULL && errno == ENOMEM);
+	report("malloc(SIZE_MAX) -> NULL, ENOMEM",
+	       p == NULL && errno == ENOMEM);
 	errno = 0;
 	p = malloc(half + 1);
 	report("malloc(SIZE_MAX/2+1) -> NULL, ENOMEM",
@@ -345,16 +346,16 @@ static void api_corners(void)
 	p = reallocarray(q, half, 4);
 	report("reallocarray(p) overflow -> NULL, p kept",
 	       p == NULL && errno == ENOMEM &&
-		       ((unsigned char *)keep)[99] == 0x5a);
+		   ((unsigned char *)keep)[99] == 0x5a);
 	errno = 0;
 	p = realloc(keep, max);
 	report("realloc(p, SIZE_MAX) -> NULL, ENOMEM, p kept",
 	       p == NULL && errno == ENOMEM &&
-		       ((unsigned char *)keep)[0] == 0x5a);
+		   ((unsigned char *)keep)[0] == 0x5a);
 	p = reallocarray(keep, 50, 4);
 	report("reallocarray(p, 50, 4) keeps contents",
 	       p != NULL && ((unsigned char *)p)[99] == 0x5a &&
-		       malloc_usable_size(p) >= 200);
+		   malloc_usable_size(p) >= 200);
 	fmc_managed(p, "reallocarray");
 	/* glibc frees and returns NULL */
 	q = realloc(p, 0);
@@ -378,7 +379,7 @@ static void api_corners(void)
 	/* aligned entry points, every power of two up to 1 MiB */
 	int ok_pm = 1, ok_aa = 1, ok_ma = 1, ok_us = 1;
 	for (size_t a = sizeof(void *); a <= ((size_t)1 << 20); a <<= 1) {
-		static const size_t sizes[] = { 1, 8, 100, 4096, 70000 };
+		static const size_t sizes[] = {1, 8, 100, 4096, 70000};
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 			size_t n = sizes[s];
 			void *x = NULL;
@@ -420,20 +421,20 @@ static void api_corners(void)
 	       posix_memalign(&p, 4, 10) == EINVAL && p == (void *)1);
 	errno = 0;
 	report("posix_memalign(huge) -> ENOMEM, errno kept",
-	       posix_memalign(&p, 64, max - 100) == ENOMEM &&
-		       p == (void *)1 && errno == 0);
+	       posix_memalign(&p, 64, max - 100) == ENOMEM && p == (void *)1 &&
+		   errno == 0);
 
 	long page = sysconf(_SC_PAGESIZE);
 	p = valloc(100);
 	report("valloc page aligned",
 	       p && ((uintptr_t)p % (uintptr_t)page) == 0 &&
-		       malloc_usable_size(p) >= 100);
+		   malloc_usable_size(p) >= 100);
 	fmc_managed(p, "valloc");
 	free(p);
 	p = pvalloc(100);
 	report("pvalloc page aligned, a whole page",
 	       p && ((uintptr_t)p % (uintptr_t)page) == 0 &&
-		       malloc_usable_size(p) >= (size_t)page);
+		   malloc_usable_size(p) >= (size_t)page);
 	fmc_managed(p, "pvalloc");
 	if (p)
 		memset(p, 7, (size_t)page);
@@ -524,7 +525,8 @@ int main(int argc, char **argv)
 			  (unsigned long long)total);
 		FMC_CHECK(s.threads >= THREADS + 1, "fm_stats threads %llu",
 			  (unsigned long long)s.threads);
-		fprintf(stderr, "stress: %llu cross-thread frees, %llu "
+		fprintf(stderr,
+			"stress: %llu cross-thread frees, %llu "
 			"allocations served\n",
 			(unsigned long long)cross_frees,
 			(unsigned long long)s.allocs);

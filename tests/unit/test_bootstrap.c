@@ -71,9 +71,9 @@ static void boot_nothing_owned_yet(void **state)
 
 static void boot_alignment(void **state)
 {
-	static const size_t aligns[] = { 0, 1, 2, 8, 16, 32, 64, 256, 1024,
-					 4096 };
-	static const size_t sizes[] = { 1, 7, 16, 100, 1000 };
+	static const size_t aligns[] = {0,  1,	2,   8,	   16,
+					32, 64, 256, 1024, 4096};
+	static const size_t sizes[] = {1, 7, 16, 100, 1000};
 
 	(void)state;
 	for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++) {
@@ -110,8 +110,8 @@ static void boot_bad_alignment(void **state)
 
 static void boot_sizes_recorded(void **state)
 {
-	static const size_t sizes[] = { 0, 1, 2, 15, 16, 17, 31, 33, 100,
-					255, 1000, 4096, 5000 };
+	static const size_t sizes[] = {0,  1,	2,   15,   16,	 17,  31,
+				       33, 100, 255, 1000, 4096, 5000};
 
 	(void)state;
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -187,7 +187,7 @@ static void boot_free_noop(void **state)
 
 /* ---- four threads at once ------------------------------------------------ */
 
-#define THREADS 4
+#define THREADS	   4
 #define PER_THREAD 500
 
 struct worker {
@@ -223,7 +223,7 @@ static void boot_concurrent(void **state)
 	for (int t = 0; t < THREADS; t++) {
 		w[t].id = t;
 		assert_int_equal(
-			pthread_create(&th[t], NULL, boot_worker, &w[t]), 0);
+		    pthread_create(&th[t], NULL, boot_worker, &w[t]), 0);
 	}
 	for (int t = 0; t < THREADS; t++)
 		assert_int_equal(pthread_join(th[t], NULL), 0);
@@ -231,7 +231,8 @@ static void boot_concurrent(void **state)
 	for (int t = 0; t < THREADS; t++) {
 		for (int i = 0; i < PER_THREAD; i++) {
 			assert_non_null(w[t].p[i]);
-			assert_int_equal(heap_boot_usable(w[t].p[i]), w[t].n[i]);
+			assert_int_equal(heap_boot_usable(w[t].p[i]),
+					 w[t].n[i]);
 			/* nobody else wrote into it */
 			for (size_t k = 0; k < w[t].n[i]; k++)
 				assert_int_equal(w[t].p[i][k], t + 1);
@@ -277,15 +278,15 @@ static void boot_exhaustion(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(boot_nothing_owned_yet),
-		cmocka_unit_test(boot_alignment),
-		cmocka_unit_test(boot_bad_alignment),
-		cmocka_unit_test(boot_sizes_recorded),
-		cmocka_unit_test(boot_ownership),
-		cmocka_unit_test(boot_used_grows),
-		cmocka_unit_test(boot_free_noop),
-		cmocka_unit_test(boot_concurrent),
-		cmocka_unit_test(boot_exhaustion),
+	    cmocka_unit_test(boot_nothing_owned_yet),
+	    cmocka_unit_test(boot_alignment),
+	    cmocka_unit_test(boot_bad_alignment),
+	    cmocka_unit_test(boot_sizes_recorded),
+	    cmocka_unit_test(boot_ownership),
+	    cmocka_unit_test(boot_used_grows),
+	    cmocka_unit_test(boot_free_noop),
+	    cmocka_unit_test(boot_concurrent),
+	    cmocka_unit_test(boot_exhaustion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,8 +198,8 @@ static void parse_size_overflow(void **state)
 	expect_size_error("99999999999999999999", -ERANGE);
 	expect_size_error("999999999999999999999999999999", -ERANGE);
 	expect_size_error("18446744073709551616", -ERANGE); /* 2^64 */
-	expect_size_error("16777216T", -ERANGE);            /* 2^64 */
-	expect_size_error("17179869184G", -ERANGE);         /* 2^64 */
+	expect_size_error("16777216T", -ERANGE);	    /* 2^64 */
+	expect_size_error("17179869184G", -ERANGE);	    /* 2^64 */
 	expect_size_error("18014398509481984K", -ERANGE);   /* 2^64 */
 	expect_size_error("99999999999T", -ERANGE);
 	/* the largest multiples that fit */
@@ -343,19 +343,17 @@ static void format_size(void **state)
 	(void)state;
 	assert_string_equal(pre_format_size(0, buf, sizeof(buf)), "0 B");
 	assert_string_equal(pre_format_size(1000, buf, sizeof(buf)), "1000 B");
-	assert_string_equal(pre_format_size(1536, buf, sizeof(buf)),
-			    "1.5 KiB");
+	assert_string_equal(pre_format_size(1536, buf, sizeof(buf)), "1.5 KiB");
 	assert_string_equal(pre_format_size(64 * MiB, buf, sizeof(buf)),
 			    "64.0 MiB");
-	assert_string_equal(pre_format_size(TiB, buf, sizeof(buf)),
-			    "1.0 TiB");
+	assert_string_equal(pre_format_size(TiB, buf, sizeof(buf)), "1.0 TiB");
 }
 
 /* ---- pre_options_load --------------------------------------------------- */
 
 static void load_defaults_into(struct pre_options *o)
 {
-	char *envp[] = { NULL };
+	char *envp[] = {NULL};
 
 	assert_int_equal(pre_options_load(envp, o), 0);
 }
@@ -387,18 +385,12 @@ static void options_defaults(void **state)
 static void options_each_type(void **state)
 {
 	char *envp[] = {
-		"PATH=/usr/bin:/bin",
-		"FARMEM_LOCAL_MEM=1G",
-		"FARMEM_REGION=4G",
-		"FARMEM_VERBOSE=yes",
-		"FARMEM_STATS=on",
-		"FARMEM_STATS_FILE=/tmp/stats.%p",
-		"FARMEM_LOG=DEBUG",
-		"FARMEM_LOG_FILE=/tmp/farmem.log",
-		"FARMEM_CHILDREN=plain",
-		"FARMEM_FALLBACK=passthrough",
-		"FARMEM_MAIN_PID=4242",
-		NULL,
+	    "PATH=/usr/bin:/bin",    "FARMEM_LOCAL_MEM=1G",
+	    "FARMEM_REGION=4G",	     "FARMEM_VERBOSE=yes",
+	    "FARMEM_STATS=on",	     "FARMEM_STATS_FILE=/tmp/stats.%p",
+	    "FARMEM_LOG=DEBUG",	     "FARMEM_LOG_FILE=/tmp/farmem.log",
+	    "FARMEM_CHILDREN=plain", "FARMEM_FALLBACK=passthrough",
+	    "FARMEM_MAIN_PID=4242",  NULL,
 	};
 	struct pre_options o;
 
@@ -423,10 +415,13 @@ static void options_each_type(void **state)
 static void options_override_and_empty(void **state)
 {
 	char *envp[] = {
-		"FARMEM_STATS=1",      "FARMEM_STATS=0",
-		"FARMEM_LOG=error",    "FARMEM_LOG=info",
-		"FARMEM_STATS_FILE=",  "FARMEM_LOCAL_MEM=0",
-		NULL,
+	    "FARMEM_STATS=1",
+	    "FARMEM_STATS=0",
+	    "FARMEM_LOG=error",
+	    "FARMEM_LOG=info",
+	    "FARMEM_STATS_FILE=",
+	    "FARMEM_LOCAL_MEM=0",
+	    NULL,
 	};
 	struct pre_options o;
 
@@ -440,7 +435,7 @@ static void options_override_and_empty(void **state)
 
 static void expect_bad_keeps_default(const char *setting, const char *var)
 {
-	char *envp[] = { (char *)setting, NULL };
+	char *envp[] = {(char *)setting, NULL};
 	struct pre_options o, def;
 
 	load_defaults_into(&def);
@@ -472,7 +467,7 @@ static void options_bad_value_keeps_default(void **state)
  * stands. */
 static void options_bad_value_message(void **state)
 {
-	char *envp[] = { "FARMEM_REGION=lots", NULL };
+	char *envp[] = {"FARMEM_REGION=lots", NULL};
 	struct pre_options o;
 
 	(void)state;
@@ -483,7 +478,7 @@ static void options_bad_value_message(void **state)
 
 static void options_local_mem_fatal(void **state)
 {
-	char *envp[] = { "FARMEM_LOCAL_MEM=abc", NULL };
+	char *envp[] = {"FARMEM_LOCAL_MEM=abc", NULL};
 	struct pre_options o;
 
 	(void)state;
@@ -495,9 +490,9 @@ static void options_local_mem_fatal(void **state)
 
 static void options_below_minimum(void **state)
 {
-	char *fatal[] = { "FARMEM_LOCAL_MEM=1M", NULL };
-	char *mild[] = { "FARMEM_REGION=1M", NULL };
-	char *ok[] = { "FARMEM_LOCAL_MEM=16M", "FARMEM_REGION=64M", NULL };
+	char *fatal[] = {"FARMEM_LOCAL_MEM=1M", NULL};
+	char *mild[] = {"FARMEM_REGION=1M", NULL};
+	char *ok[] = {"FARMEM_LOCAL_MEM=16M", "FARMEM_REGION=64M", NULL};
 	struct pre_options o;
 
 	(void)state;
@@ -522,7 +517,7 @@ static void options_below_minimum(void **state)
  */
 static void options_region_zero_rejected(void **state)
 {
-	char *envp[] = { "FARMEM_REGION=0", NULL };
+	char *envp[] = {"FARMEM_REGION=0", NULL};
 	struct pre_options o;
 
 	(void)state;
@@ -534,18 +529,18 @@ static void options_region_zero_rejected(void **state)
 static void options_unknown_name(void **state)
 {
 	char *envp[] = {
-		"FARMEM_VERBSE=1",
-		"FARMEM_QWERTYUIOPZXCV=7",
-		"FARMEM_verbose=1",
-		"FARMEM_=1",
-		"FARMEM_VERBOSE",  /* no '=': not a setting */
-		"FARMEMVERBOSE=1", /* no prefix */
-		"XFARMEM_VERBOSE=1",
-		"FARMEM_"
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		"=1",
-		NULL,
+	    "FARMEM_VERBSE=1",
+	    "FARMEM_QWERTYUIOPZXCV=7",
+	    "FARMEM_verbose=1",
+	    "FARMEM_=1",
+	    "FARMEM_VERBOSE",  /* no '=': not a setting */
+	    "FARMEMVERBOSE=1", /* no prefix */
+	    "XFARMEM_VERBOSE=1",
+	    "FARMEM_"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "=1",
+	    NULL,
 	};
 	struct pre_options o, def;
 
@@ -630,44 +625,44 @@ static void man_page_lists_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_size_plain),
-		cmocka_unit_test(parse_size_units),
-		cmocka_unit_test(parse_size_long_units),
-		cmocka_unit_test(parse_size_fractions),
-		cmocka_unit_test(parse_size_case),
-		cmocka_unit_test(parse_size_garbage),
-		cmocka_unit_test(parse_size_empty),
-		cmocka_unit_test(parse_size_negative),
-		cmocka_unit_test(parse_size_overflow),
-		cmocka_unit_test(parse_size_max_value),
-		cmocka_unit_test(parse_bool_values),
-		cmocka_unit_test(parse_bool_case),
-		cmocka_unit_test(parse_bool_garbage),
-		cmocka_unit_test(option_suggest),
-		cmocka_unit_test(option_find),
-		cmocka_unit_test(option_table_sane),
-		cmocka_unit_test(format_size),
-		cmocka_unit_test_setup_teardown(options_defaults, log_capture,
-						log_release),
-		cmocka_unit_test_setup_teardown(options_each_type, log_capture,
-						log_release),
-		cmocka_unit_test_setup_teardown(options_override_and_empty,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_bad_value_keeps_default,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_bad_value_message,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_local_mem_fatal,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_below_minimum,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_region_zero_rejected,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_unknown_name,
-						log_capture, log_release),
-		cmocka_unit_test_setup_teardown(options_print_all, log_capture,
-						log_release),
-		cmocka_unit_test(man_page_lists_options),
+	    cmocka_unit_test(parse_size_plain),
+	    cmocka_unit_test(parse_size_units),
+	    cmocka_unit_test(parse_size_long_units),
+	    cmocka_unit_test(parse_size_fractions),
+	    cmocka_unit_test(parse_size_case),
+	    cmocka_unit_test(parse_size_garbage),
+	    cmocka_unit_test(parse_size_empty),
+	    cmocka_unit_test(parse_size_negative),
+	    cmocka_unit_test(parse_size_overflow),
+	    cmocka_unit_test(parse_size_max_value),
+	    cmocka_unit_test(parse_bool_values),
+	    cmocka_unit_test(parse_bool_case),
+	    cmocka_unit_test(parse_bool_garbage),
+	    cmocka_unit_test(option_suggest),
+	    cmocka_unit_test(option_find),
+	    cmocka_unit_test(option_table_sane),
+	    cmocka_unit_test(format_size),
+	    cmocka_unit_test_setup_teardown(options_defaults, log_capture,
+					    log_release),
+	    cmocka_unit_test_setup_teardown(options_each_type, log_capture,
+					    log_release),
+	    cmocka_unit_test_setup_teardown(options_override_and_empty,
+					    log_capture, log_release),
+	    cmocka_unit_test_setup_teardown(options_bad_value_keeps_default,
+					    log_capture, log_release),
+	    cmocka_unit_test_setup_teardown(options_bad_value_message,
+					    log_capture, log_release),
+	    cmocka_unit_test_setup_teardown(options_local_mem_fatal,
+					    log_capture, log_release),
+	    cmocka_unit_test_setup_teardown(options_below_minimum, log_capture,
+					    log_release),
+	    cmocka_unit_test_setup_teardown(options_region_zero_rejected,
+					    log_capture, log_release),
+	    cmocka_unit_test_setup_teardown(options_unknown_name, log_capture,
+					    log_release),
+	    cmocka_unit_test_setup_teardown(options_print_all, log_capture,
+					    log_release),
+	    cmocka_unit_test(man_page_lists_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

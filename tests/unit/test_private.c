@@ -19,15 +19,40 @@
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 
-static const size_t sizes[] = { 0, 1, 2, 7, 8, 15, 16, 17, 31, 32, 33,
-				63, 64, 100, 255, 256, 1000, 4080, 4096,
-				4097, 8000, 16 * KiB, 32 * KiB - 16,
-				32 * KiB, 32 * KiB + 1, 64 * KiB, 100 * KiB,
-				256 * KiB, 1000 * KiB, MiB };
+static const size_t sizes[] = {0,
+			       1,
+			       2,
+			       7,
+			       8,
+			       15,
+			       16,
+			       17,
+			       31,
+			       32,
+			       33,
+			       63,
+			       64,
+			       100,
+			       255,
+			       256,
+			       1000,
+			       4080,
+			       4096,
+			       4097,
+			       8000,
+			       16 * KiB,
+			       32 * KiB - 16,
+			       32 * KiB,
+			       32 * KiB + 1,
+			       64 * KiB,
+			       100 * KiB,
+			       256 * KiB,
+			       1000 * KiB,
+			       MiB};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
-static const size_t aligns[] = { 0, 1, 8, 16, 32, 64, 128, 4096, 8192,
-				 16 * KiB, 64 * KiB };
+static const size_t aligns[] = {0,   1,	   8,	 16,	   32,	    64,
+				128, 4096, 8192, 16 * KiB, 64 * KiB};
 #define NALIGNS (sizeof(aligns) / sizeof(aligns[0]))
 
 static unsigned char pattern(const void *block, size_t i)
@@ -218,14 +243,14 @@ static void priv_zero_size(void **state)
 /* ---- threads -------------------------------------------------------------- */
 
 #define THREADS 4
-#define ROUNDS 3000
-#define SLOTS 64
+#define ROUNDS	3000
+#define SLOTS	64
 
 static void *priv_worker(void *arg)
 {
 	unsigned seed = (unsigned)(uintptr_t)arg;
-	void *slot[SLOTS] = { 0 };
-	size_t len[SLOTS] = { 0 };
+	void *slot[SLOTS] = {0};
+	size_t len[SLOTS] = {0};
 	int errors = 0;
 
 	for (int r = 0; r < ROUNDS; r++) {
@@ -261,9 +286,9 @@ static void priv_threads(void **state)
 
 	(void)state;
 	for (uintptr_t t = 0; t < THREADS; t++)
-		assert_int_equal(pthread_create(&th[t], NULL, priv_worker,
-						(void *)(t + 1)),
-				 0);
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, priv_worker, (void *)(t + 1)),
+		    0);
 	for (int t = 0; t < THREADS; t++) {
 		void *rc;
 		assert_int_equal(pthread_join(th[t], &rc), 0);
@@ -299,17 +324,17 @@ static void priv_cross_thread_free(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(priv_sizes),
-		cmocka_unit_test(priv_alignments),
-		cmocka_unit_test(priv_bad_alignment),
-		cmocka_unit_test(priv_reuse_small),
-		cmocka_unit_test(priv_reuse_large),
-		cmocka_unit_test(priv_bytes_accounting),
-		cmocka_unit_test(priv_ownership),
-		cmocka_unit_test(priv_not_in_region),
-		cmocka_unit_test(priv_zero_size),
-		cmocka_unit_test(priv_threads),
-		cmocka_unit_test(priv_cross_thread_free),
+	    cmocka_unit_test(priv_sizes),
+	    cmocka_unit_test(priv_alignments),
+	    cmocka_unit_test(priv_bad_alignment),
+	    cmocka_unit_test(priv_reuse_small),
+	    cmocka_unit_test(priv_reuse_large),
+	    cmocka_unit_test(priv_bytes_accounting),
+	    cmocka_unit_test(priv_ownership),
+	    cmocka_unit_test(priv_not_in_region),
+	    cmocka_unit_test(priv_zero_size),
+	    cmocka_unit_test(priv_threads),
+	    cmocka_unit_test(priv_cross_thread_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,8 +23,8 @@
 
 #include "heap/heap.h"
 
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
+#define KiB    ((size_t)1 << 10)
+#define MiB    ((size_t)1 << 20)
 #define REGION (256 * MiB)
 
 static bool aligned_to(const void *p, size_t a)
@@ -114,10 +114,24 @@ static void region_nohugepage(void **state)
 
 /* ---- allocation ---------------------------------------------------------- */
 
-static const size_t sizes[] = { 0, 1, 8, 16, 24, 100, 1000, 4096, 5000,
-				32 * KiB, 64 * KiB - 1, 64 * KiB,
-				64 * KiB + 1, 100 * KiB, 256 * KiB, MiB,
-				3 * MiB + 17, 20 * MiB };
+static const size_t sizes[] = {0,
+			       1,
+			       8,
+			       16,
+			       24,
+			       100,
+			       1000,
+			       4096,
+			       5000,
+			       32 * KiB,
+			       64 * KiB - 1,
+			       64 * KiB,
+			       64 * KiB + 1,
+			       100 * KiB,
+			       256 * KiB,
+			       MiB,
+			       3 * MiB + 17,
+			       20 * MiB};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static void attach_and_malloc(void **state)
@@ -131,8 +145,8 @@ static void attach_and_malloc(void **state)
 		p[i] = heap_malloc(sizes[i]);
 		assert_non_null(p[i]);
 		assert_true(heap_in_region(p[i]));
-		assert_true(heap_in_region((char *)p[i] + sizes[i] -
-					   (sizes[i] != 0)));
+		assert_true(
+		    heap_in_region((char *)p[i] + sizes[i] - (sizes[i] != 0)));
 		assert_true(heap_owns(p[i]));
 		assert_false(heap_priv_owns(p[i]));
 		assert_true(heap_usable(p[i]) >= sizes[i]);
@@ -151,8 +165,8 @@ static void attach_and_malloc(void **state)
 
 static void memalign_in_region(void **state)
 {
-	static const size_t aligns[] = { 8, 16, 32, 64, 128, 4096, 8192,
-					 64 * KiB, 256 * KiB, MiB };
+	static const size_t aligns[] = {8,    16,   32,	      64,	 128,
+					4096, 8192, 64 * KiB, 256 * KiB, MiB};
 
 	(void)state;
 	for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++) {
@@ -165,11 +179,10 @@ static void memalign_in_region(void **state)
 			if (!aligned_to(p, aligns[a]))
 				fail_msg("heap_memalign(%zu, %zu) = %p",
 					 aligns[a], sizes[s], p);
-			if (sizes[s] >= HEAP_LARGE &&
-			    !aligned_to(p, HEAP_PAGE))
+			if (sizes[s] >= HEAP_LARGE && !aligned_to(p, HEAP_PAGE))
 				fail_msg("heap_memalign(%zu, %zu) = %p: not "
-					 "page aligned", aligns[a], sizes[s],
-					 p);
+					 "page aligned",
+					 aligns[a], sizes[s], p);
 			assert_true(heap_in_region(p));
 			assert_true(heap_usable(p) >= sizes[s]);
 			memset(p, 0x3c, sizes[s]);
@@ -281,9 +294,9 @@ static int cmp_ptr(const void *a, const void *b)
 
 static void zalloc_reused_is_zero(void **state)
 {
-	static const size_t zsizes[] = { 1, 24, 100, 1000, 5000, 40 * KiB,
-					  64 * KiB, 100 * KiB, 300 * KiB,
-					  2 * MiB };
+	static const size_t zsizes[] = {
+	    1,	      24,	100,	   1000,      5000,
+	    40 * KiB, 64 * KiB, 100 * KiB, 300 * KiB, 2 * MiB};
 	static void *dirty[ZROUNDS], *again[ZROUNDS];
 
 	(void)state;
@@ -309,8 +322,8 @@ static void zalloc_reused_is_zero(void **state)
 			for (size_t k = 0; k < n; k++)
 				if (z[k] != 0)
 					fail_msg("heap_zalloc(%zu) = %p: byte "
-						 "%zu is %#x", n, (void *)z, k,
-						 z[k]);
+						 "%zu is %#x",
+						 n, (void *)z, k, z[k]);
 			again[i] = z;
 		}
 		for (int i = 0; i < rounds; i++)
@@ -323,9 +336,9 @@ static void zalloc_reused_is_zero(void **state)
 
 static void realloc_keeps_contents(void **state)
 {
-	static const size_t steps[] = { 1, 10, 100, 24, 5000, 70 * KiB,
-					65 * KiB, 300 * KiB, 3 * MiB, 10,
-					2 * MiB, 4 * MiB, 1000, 100 * KiB };
+	static const size_t steps[] = {
+	    1,	       10,	100, 24,      5000,    70 * KiB, 65 * KiB,
+	    300 * KiB, 3 * MiB, 10,  2 * MiB, 4 * MiB, 1000,	 100 * KiB};
 	size_t n = 16;
 	unsigned char *p = heap_malloc(n);
 
@@ -343,7 +356,8 @@ static void realloc_keeps_contents(void **state)
 		check(q, keep, 7);
 		if (m >= HEAP_LARGE && !aligned_to(q, HEAP_PAGE))
 			fail_msg("heap_realloc(%zu -> %zu) = %p: not page "
-				 "aligned", n, m, (void *)q);
+				 "aligned",
+				 n, m, (void *)q);
 		fill(q, m, 7);
 		p = q;
 		n = m;
@@ -463,7 +477,7 @@ static void runtime_thread_without_heap(void **state)
 
 /* ---- threads --------------------------------------------------------------- */
 
-#define THREADS 4
+#define THREADS	   4
 #define PER_THREAD 2000
 
 static void *shared[THREADS][PER_THREAD];
@@ -511,17 +525,15 @@ static void threads_cross_free(void **state)
 	(void)state;
 	heap_stats_get(&a);
 	for (uintptr_t t = 0; t < THREADS; t++)
-		assert_int_equal(pthread_create(&th[t], NULL, alloc_thread,
-						(void *)t),
-				 0);
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, alloc_thread, (void *)t), 0);
 	for (int t = 0; t < THREADS; t++) {
 		assert_int_equal(pthread_join(th[t], &ok), 0);
 		assert_true((uintptr_t)ok);
 	}
 	for (uintptr_t t = 0; t < THREADS; t++)
-		assert_int_equal(pthread_create(&th[t], NULL, free_thread,
-						(void *)t),
-				 0);
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, free_thread, (void *)t), 0);
 	for (int t = 0; t < THREADS; t++) {
 		assert_int_equal(pthread_join(th[t], &ok), 0);
 		assert_true((uintptr_t)ok);
@@ -707,25 +719,25 @@ static void region_exhaustion(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(region_geometry),
-		cmocka_unit_test(region_too_small),
-		cmocka_unit_test(region_nohugepage),
-		cmocka_unit_test(attach_and_malloc),
-		cmocka_unit_test(memalign_in_region),
-		cmocka_unit_test(memalign_size_equals_alignment),
-		cmocka_unit_test(free_routes),
-		cmocka_unit_test(counters_move),
-		cmocka_unit_test(zalloc_reused_is_zero),
-		cmocka_unit_test(realloc_keeps_contents),
-		cmocka_unit_test(realloc_moves_foreign_sources),
-		cmocka_unit_test(runtime_routes_to_private),
-		cmocka_unit_test(runtime_thread_without_heap),
-		cmocka_unit_test(threads_cross_free),
-		cmocka_unit_test(stats_count_free_only_thread),
-		cmocka_unit_test(discard_large_free),
-		cmocka_unit_test(no_discard_small_free),
-		cmocka_unit_test(tracking_live_and_peak),
-		cmocka_unit_test(region_exhaustion),
+	    cmocka_unit_test(region_geometry),
+	    cmocka_unit_test(region_too_small),
+	    cmocka_unit_test(region_nohugepage),
+	    cmocka_unit_test(attach_and_malloc),
+	    cmocka_unit_test(memalign_in_region),
+	    cmocka_unit_test(memalign_size_equals_alignment),
+	    cmocka_unit_test(free_routes),
+	    cmocka_unit_test(counters_move),
+	    cmocka_unit_test(zalloc_reused_is_zero),
+	    cmocka_unit_test(realloc_keeps_contents),
+	    cmocka_unit_test(realloc_moves_foreign_sources),
+	    cmocka_unit_test(runtime_routes_to_private),
+	    cmocka_unit_test(runtime_thread_without_heap),
+	    cmocka_unit_test(threads_cross_free),
+	    cmocka_unit_test(stats_count_free_only_thread),
+	    cmocka_unit_test(discard_large_free),
+	    cmocka_unit_test(no_discard_small_free),
+	    cmocka_unit_test(tracking_live_and_peak),
+	    cmocka_unit_test(region_exhaustion),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
