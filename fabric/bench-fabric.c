@@ -25,7 +25,7 @@
 #include "fabric/fab.h"
 
 #define NCHUNKS 16
-#define AREA (NCHUNKS * FAB_CHUNK)
+#define AREA	(NCHUNKS * FAB_CHUNK)
 
 static const struct fab_ops *ops;
 static struct fab_backend *be;
@@ -61,8 +61,8 @@ static void post(size_t len, int write, void *ctx)
 	size_t slots = FAB_CHUNK / len;
 	uint64_t r = next_rand();
 	size_t c = r % NCHUNKS, off = (r >> 8) % slots * len;
-	size_t boff = (size_t)(ctx ? (uintptr_t)ctx - 1 : 0) % (AREA / len) *
-		      len;
+	size_t boff =
+	    (size_t)(ctx ? (uintptr_t)ctx - 1 : 0) % (AREA / len) * len;
 	int ret = write ? ops->write(be, chunks[c], off, buf + boff, len, ctx)
 			: ops->read(be, chunks[c], off, buf + boff, len, ctx);
 
@@ -172,7 +172,8 @@ static void sessions(const char *spec)
 		die("fork_open in the child", -EIO);
 	waitpid(pid, NULL, 0);
 	printf("session open %.1f ms, fork_prepare %.1f us, fork_open in the "
-	       "child %.1f ms\n", t_open / 1e6, t_prep / 1e3, dt / 1e6);
+	       "child %.1f ms\n",
+	       t_open / 1e6, t_prep / 1e3, dt / 1e6);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -201,6 +202,17 @@ int main(int argc, char **argv)
 		ret = ops->chunk_alloc(be, &chunks[i]);
 		if (ret)
 			die("chunk_alloc", ret);
+	}
+	/* the first transfer also sets up the connection to the server,
+	 * which has been idle since the control calls */
+	usleep(100000);
+	uint64_t t0 = now_ns();
+	post(4096, 0, (void *)1);
+	while (reap(1) == 0)
+		;
+	printf("first transfer (connection set-up) %.1f ms\n",
+	       (now_ns() - t0) / 1e6);
+	for (int i = 0; i < NCHUNKS; i++) {
 		ret = ops->write(be, chunks[i], 0, buf, FAB_CHUNK, (void *)1);
 		if (ret)
 			die("write", ret);

@@ -43,7 +43,7 @@ typedef uint64_t fab_chunk_t;
 struct fab_backend; /* one session with one or more memory servers */
 
 struct fab_completion {
-	void *ctx; /* as given to read/write */
+	void *ctx;  /* as given to read/write */
 	int status; /* 0 or a negative errno */
 };
 
@@ -65,13 +65,12 @@ struct fab_ops {
 	/* chunk_put - drops this session's reference. */
 	int (*chunk_put)(struct fab_backend *b, fab_chunk_t c);
 	/* read/write - post a transfer of @len bytes at @off in chunk @c. */
-	int (*read)(struct fab_backend *b, fab_chunk_t c, size_t off,
-		    void *buf, size_t len, void *ctx);
+	int (*read)(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
+		    size_t len, void *ctx);
 	int (*write)(struct fab_backend *b, fab_chunk_t c, size_t off,
 		     const void *buf, size_t len, void *ctx);
 	/* poll - up to @max completions, without blocking. Returns count. */
-	int (*poll)(struct fab_backend *b, struct fab_completion *out,
-		    int max);
+	int (*poll)(struct fab_backend *b, struct fab_completion *out, int max);
 	/* fork_prepare - before fork: a ticket for a child session that
 	 * references every chunk this one does. fork_open - in the child:
 	 * the session from the ticket. fork_cancel - fork failed. */

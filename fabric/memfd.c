@@ -30,8 +30,8 @@
 #include "heap/heap.h"
 #include "heap/prim.h"
 
-#define MEMFD_DEFAULT ((size_t)64 << 30)
-#define MEMFD_MAGIC 0x6d656d66u
+#define MEMFD_DEFAULT	   ((size_t)64 << 30)
+#define MEMFD_MAGIC	   0x6d656d66u
 #define MEMFD_TICKET_MAGIC 0x6d667469u
 /* a slot being punched: no one may allocate it meanwhile */
 #define MEMFD_FREEING 0xffffffffu
@@ -49,7 +49,7 @@ struct fab_backend {
 	size_t slots_len;
 	size_t bitwords;
 	uint64_t *bits; /* this session's references */
-	size_t hint;    /* where the next free slot search starts */
+	size_t hint;	/* where the next free slot search starts */
 	pthread_mutex_t lock;
 	struct fab_completion *ring;
 	size_t ring_cap, ring_head, ring_n;
@@ -160,8 +160,8 @@ static int memfd_new(int fd, size_t nslots, struct fab_backend **out)
 	b->magic = MEMFD_MAGIC;
 	b->fd = fd;
 	b->nslots = nslots;
-	b->slots_len = (nslots * sizeof(uint64_t) + HEAP_PAGE - 1) &
-		       ~(HEAP_PAGE - 1);
+	b->slots_len =
+	    (nslots * sizeof(uint64_t) + HEAP_PAGE - 1) & ~(HEAP_PAGE - 1);
 	b->bitwords = (nslots + 63) / 64;
 	b->bits = heap_priv_alloc(b->bitwords * sizeof(uint64_t), 16);
 	if (b->bits == NULL) {
@@ -188,8 +188,10 @@ static int memfd_parse(const char *spec, size_t *nslots)
 	if (spec && !strncmp(spec, "size=", 5))
 		spec += 5;
 	if (spec && *spec && pre_parse_size(spec, &size)) {
-		FM_WARN(fabric, "memfd: \"%s\" is not a store size (try "
-			"64M or size=1G)", spec);
+		FM_WARN(fabric,
+			"memfd: \"%s\" is not a store size (try "
+			"64M or size=1G)",
+			spec);
 		return -EINVAL;
 	}
 	*nslots = size / FAB_CHUNK;
@@ -213,8 +215,8 @@ static int memfd_open(const char *spec, struct fab_backend **out)
 	if (fd < 0)
 		return -errno;
 	fd = prim_fd_hide(fd); /* out of reach of a program closing all */
-	slots_len = (nslots * sizeof(uint64_t) + HEAP_PAGE - 1) &
-		    ~(HEAP_PAGE - 1);
+	slots_len =
+	    (nslots * sizeof(uint64_t) + HEAP_PAGE - 1) & ~(HEAP_PAGE - 1);
 	if (ftruncate(fd, (off_t)(nslots * FAB_CHUNK + slots_len))) {
 		ret = -errno;
 		prim_fd_unhide(fd);
@@ -239,8 +241,7 @@ static bool memfd_buf_ok(struct fab_backend *b, const void *buf, size_t len)
 
 	for (size_t i = 0; i < b->nregs; i++)
 		if (p >= b->regs[i].base &&
-		    p - b->regs[i].base + len <= b->regs[i].len &&
-		    p + len >= p)
+		    p - b->regs[i].base + len <= b->regs[i].len && p + len >= p)
 			return true;
 	return false;
 }
@@ -261,7 +262,7 @@ static int memfd_reg_locked(struct fab_backend *b, void *base, size_t len)
 		b->regs = r;
 		b->regs_cap = cap;
 	}
-	b->regs[b->nregs++] = (struct memfd_reg){ (uintptr_t)base, len };
+	b->regs[b->nregs++] = (struct memfd_reg){(uintptr_t)base, len};
 	return 0;
 }
 
@@ -376,8 +377,8 @@ static int memfd_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 	while (done < len) {
 		ssize_t n = write ? pwrite(b->fd, (char *)buf + done,
 					   len - done, pos + (off_t)done)
-				  : pread(b->fd, (char *)buf + done,
-					  len - done, pos + (off_t)done);
+				  : pread(b->fd, (char *)buf + done, len - done,
+					  pos + (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -390,7 +391,7 @@ static int memfd_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 	pthread_mutex_lock(&b->lock);
 	b->ring_pending--;
 	b->ring[(b->ring_head + b->ring_n) % b->ring_cap] =
-		(struct fab_completion){ ctx, ret };
+	    (struct fab_completion){ctx, ret};
 	b->ring_n++;
 	pthread_mutex_unlock(&b->lock);
 	return 0;
@@ -445,8 +446,8 @@ static void snap_unref(struct fab_backend *b, const uint64_t *snap)
  */
 static int memfd_fork_prepare(struct fab_backend *b, struct fab_ticket *t)
 {
-	struct memfd_ticket mt = { MEMFD_TICKET_MAGIC, (uint32_t)getpid(), b,
-				   NULL, b->nslots };
+	struct memfd_ticket mt = {MEMFD_TICKET_MAGIC, (uint32_t)getpid(), b,
+				  NULL, b->nslots};
 	uint64_t *snap = heap_priv_alloc(b->bitwords * sizeof(uint64_t), 16);
 
 	if (snap == NULL)
@@ -516,7 +517,7 @@ static void memfd_fork_cancel(struct fab_backend *b, const struct fab_ticket *t)
 	    mt.snap != b->snap || b->snap == NULL) {
 		pthread_mutex_unlock(&b->lock);
 		FM_WARN(fabric, "memfd: fork_cancel of a ticket that is not "
-			"this session's latest");
+				"this session's latest");
 		return;
 	}
 	b->snap = NULL;
@@ -543,16 +544,16 @@ static void memfd_close(struct fab_backend *b)
 }
 
 const struct fab_ops fab_memfd_ops = {
-	.name = "memfd",
-	.open = memfd_open,
-	.reg = memfd_reg,
-	.chunk_alloc = memfd_chunk_alloc,
-	.chunk_put = memfd_chunk_put,
-	.read = memfd_read,
-	.write = memfd_write,
-	.poll = memfd_poll,
-	.fork_prepare = memfd_fork_prepare,
-	.fork_open = memfd_fork_open,
-	.fork_cancel = memfd_fork_cancel,
-	.close = memfd_close,
+    .name = "memfd",
+    .open = memfd_open,
+    .reg = memfd_reg,
+    .chunk_alloc = memfd_chunk_alloc,
+    .chunk_put = memfd_chunk_put,
+    .read = memfd_read,
+    .write = memfd_write,
+    .poll = memfd_poll,
+    .fork_prepare = memfd_fork_prepare,
+    .fork_open = memfd_fork_open,
+    .fork_cancel = memfd_fork_cancel,
+    .close = memfd_close,
 };

@@ -52,12 +52,12 @@
 #include "heap/heap.h"
 
 #define FAB_OFI_MAX_SERVERS 8
-#define OFI_FI_VERSION FI_VERSION(1, 17)
-#define OFI_MAGIC 0x6f666962u
-#define OFI_TICKET_MAGIC 0x6f667469u
-#define OFI_OPS_PER_SLAB 256
-#define OFI_CQ_SIZE 4096
-#define OFI_CTL_TIMEOUT_S 30
+#define OFI_FI_VERSION	    FI_VERSION(1, 17)
+#define OFI_MAGIC	    0x6f666962u
+#define OFI_TICKET_MAGIC    0x6f667469u
+#define OFI_OPS_PER_SLAB    256
+#define OFI_CQ_SIZE	    4096
+#define OFI_CTL_TIMEOUT_S   30
 /* consecutive empty polls between looks at the control connections */
 #define OFI_CHECK_EVERY 256
 /* transfers in flight and none completed for this long: the server is
@@ -173,8 +173,10 @@ static void lib_load(void)
 	void *h = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
 
 	if (h == NULL) {
-		FM_ERR(fabric, "cannot load libfabric.so.1 (%s): apt-get "
-		       "install libfabric1", dlerror());
+		FM_ERR(fabric,
+		       "cannot load libfabric.so.1 (%s): apt-get "
+		       "install libfabric1",
+		       dlerror());
 		lib.err = -ENOPKG;
 		return;
 	}
@@ -185,7 +187,8 @@ static void lib_load(void)
 	lib.strerror = (__typeof__(lib.strerror))dlsym(h, "fi_strerror");
 	if (!lib.getinfo || !lib.freeinfo || !lib.dupinfo || !lib.fabric ||
 	    !lib.strerror) {
-		FM_ERR(fabric, "libfabric.so.1 lacks the fi_* entry points "
+		FM_ERR(fabric,
+		       "libfabric.so.1 lacks the fi_* entry points "
 		       "farmem needs (version %u.%u or later required)",
 		       FI_MAJOR(OFI_FI_VERSION), FI_MINOR(OFI_FI_VERSION));
 		lib.err = -ENOPKG;
@@ -225,8 +228,10 @@ static void ofi_fail(struct fab_backend *b, int s, const char *why)
 	if (b->dead)
 		return;
 	b->dead = -EPIPE;
-	FM_ERR(fabric, "server %s: %s; far memory on it is lost, every "
-	       "further access fails", b->srv[s].ep.name, why);
+	FM_ERR(fabric,
+	       "server %s: %s; far memory on it is lost, every "
+	       "further access fails",
+	       b->srv[s].ep.name, why);
 	for (struct ofi_slab *sl = b->slabs; sl; sl = sl->next)
 		for (int i = 0; i < OFI_OPS_PER_SLAB; i++) {
 			struct ofi_op *op = &sl->ops[i];
@@ -244,7 +249,7 @@ static void ofi_check_ctl_locked(struct fab_backend *b)
 	struct pollfd pfd[FAB_OFI_MAX_SERVERS];
 
 	for (int s = 0; s < b->nservers; s++)
-		pfd[s] = (struct pollfd){ b->srv[s].fd, POLLIN | POLLRDHUP, 0 };
+		pfd[s] = (struct pollfd){b->srv[s].fd, POLLIN | POLLRDHUP, 0};
 	if (poll(pfd, (nfds_t)b->nservers, 0) <= 0)
 		return;
 	for (int s = 0; s < b->nservers; s++) {
@@ -255,10 +260,11 @@ static void ofi_check_ctl_locked(struct fab_backend *b)
 		n = recv(b->srv[s].fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		ofi_fail(b, s, n == 0 ? "control connection closed"
-				      : n < 0 ? "control connection failed"
-					      : "unexpected data on the "
-						"control connection");
+		ofi_fail(b, s,
+			 n == 0	 ? "control connection closed"
+			 : n < 0 ? "control connection failed"
+				 : "unexpected data on the "
+				   "control connection");
 		return;
 	}
 }
@@ -294,7 +300,7 @@ static void ring_push(struct fab_backend *b, void *ctx, int status)
 {
 	FM_BUG_ON(ring_room(b, b->ring_n + 1) != 0);
 	b->ring[(b->ring_head + b->ring_n) % b->ring_cap] =
-		(struct fab_completion){ ctx, status };
+	    (struct fab_completion){ctx, status};
 	b->ring_n++;
 }
 
@@ -349,7 +355,7 @@ static int cq_drain(struct fab_backend *b, struct fab_completion *out, int max)
 		if (n == -FI_EAGAIN)
 			break;
 		if (n == -FI_EAVAIL) {
-			struct fi_cq_err_entry err = { 0 };
+			struct fi_cq_err_entry err = {0};
 			struct ofi_op *op;
 			if (fi_cq_readerr(b->cq, &err, 0) != 1)
 				break;
@@ -360,14 +366,15 @@ static int cq_drain(struct fab_backend *b, struct fab_completion *out, int max)
 				int st = ofi_err(err.err);
 				if (out)
 					out[got++] = (struct fab_completion){
-						op->ctx, st };
+					    op->ctx, st};
 				else
 					ring_push(b, op->ctx, st);
 				/* a broken connection is a lost server; an
 				 * access error is ours alone */
 				if (err.err != FI_EACCES &&
 				    err.err != FI_EINVAL &&
-				    err.err != FI_EPERM && err.err != FI_EFAULT &&
+				    err.err != FI_EPERM &&
+				    err.err != FI_EFAULT &&
 				    err.err != FI_EMSGSIZE) {
 					char why[96];
 					int s = op->server;
@@ -391,8 +398,8 @@ static int cq_drain(struct fab_backend *b, struct fab_completion *out, int max)
 			struct ofi_op *op = ent[i].op_context;
 			if (op->state == OP_POSTED) {
 				if (out)
-					out[got++] = (struct fab_completion){
-						op->ctx, 0 };
+					out[got++] =
+					    (struct fab_completion){op->ctx, 0};
 				else
 					ring_push(b, op->ctx, 0);
 			}
@@ -446,8 +453,9 @@ static const char *ofi_source(struct fab_backend *b, char *buf, size_t len)
 	    getsockname(b->srv[0].fd, (struct sockaddr *)&sa, &salen))
 		return NULL;
 	if (sa.ss_family == AF_INET && b->addr_format == FI_SOCKADDR_IN)
-		return inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr,
-				 buf, (socklen_t)len);
+		return inet_ntop(AF_INET,
+				 &((struct sockaddr_in *)&sa)->sin_addr, buf,
+				 (socklen_t)len);
 	if (sa.ss_family == AF_INET6 && b->addr_format == FI_SOCKADDR_IN6)
 		return inet_ntop(AF_INET6,
 				 &((struct sockaddr_in6 *)&sa)->sin6_addr, buf,
@@ -499,10 +507,10 @@ static int ofi_fabric_open(struct fab_backend *b)
 	char node[INET6_ADDRSTRLEN];
 	const char *src;
 	struct fi_info *hints;
-	struct fi_cq_attr cqa = { .format = FI_CQ_FORMAT_CONTEXT,
-				  .size = OFI_CQ_SIZE,
-				  .wait_obj = FI_WAIT_NONE };
-	struct fi_av_attr ava = { .type = FI_AV_TABLE };
+	struct fi_cq_attr cqa = {.format = FI_CQ_FORMAT_CONTEXT,
+				 .size = OFI_CQ_SIZE,
+				 .wait_obj = FI_WAIT_NONE};
+	struct fi_av_attr ava = {.type = FI_AV_TABLE};
 	int ret;
 
 	/* libfabric must not watch our memory: the runtime registers its
@@ -544,8 +552,10 @@ static int ofi_fabric_open(struct fab_backend *b)
 	hints->fabric_attr->prov_name = NULL; /* ours, not malloc'ed */
 	lib.freeinfo(hints);
 	if (ret) {
-		FM_ERR(fabric, "provider %s (as the server runs) is not "
-		       "available here: %s", b->provider, ofi_strerror(-ret));
+		FM_ERR(fabric,
+		       "provider %s (as the server runs) is not "
+		       "available here: %s",
+		       b->provider, ofi_strerror(-ret));
 		b->info = NULL;
 		return ofi_err(ret);
 	}
@@ -584,7 +594,7 @@ static int ofi_fabric_open(struct fab_backend *b)
 /* ofi_reg_one - registers [base, base+len) in our domain. Locked. */
 static int ofi_reg_one(struct fab_backend *b, void *base, size_t len)
 {
-	struct ofi_reg r = { (uintptr_t)base, len, NULL, NULL };
+	struct ofi_reg r = {(uintptr_t)base, len, NULL, NULL};
 	int ret;
 
 	for (size_t i = 0; i < b->nregs; i++)
@@ -644,13 +654,14 @@ static int ofi_call(struct fab_backend *b, int s, unsigned type,
 
 static int ctl_connect(struct ofi_server *sv)
 {
-	struct timeval tv = { OFI_CTL_TIMEOUT_S, 0 };
+	struct timeval tv = {OFI_CTL_TIMEOUT_S, 0};
 	int fd = fmp_connect(&sv->ep);
 
 	if (fd < 0) {
 		FM_ERR(fabric, "server %s: %s%s", sv->ep.name, strerror(-fd),
 		       fd == -ECONNREFUSED ? "; is farmem-server running "
-					     "there?" : "");
+					     "there?"
+					   : "");
 		return fd;
 	}
 	/* a hung server is a lost server, not a hung program */
@@ -669,8 +680,10 @@ static int av_insert(struct fab_backend *b, struct ofi_server *sv,
 		return -EPROTO;
 	ret = fi_av_insert(b->av, rep->addr, 1, &sv->fiaddr, 0, NULL);
 	if (ret != 1) {
-		FM_ERR(fabric, "server %s: its fabric address is not usable "
-		       "here (%s)", sv->ep.name, ofi_strerror(-ret));
+		FM_ERR(fabric,
+		       "server %s: its fabric address is not usable "
+		       "here (%s)",
+		       sv->ep.name, ofi_strerror(-ret));
 		return -EHOSTUNREACH;
 	}
 	sv->session = rep->session;
@@ -692,9 +705,11 @@ static int ofi_info(struct fab_backend *b, int s)
 	}
 	info.provider[FMP_PROV_MAX - 1] = '\0';
 	if (info.chunk_bytes != FAB_CHUNK) {
-		FM_ERR(fabric, "server %s: chunks of %llu bytes, expected %zu "
-		       "(a different farmem version?)", sv->ep.name,
-		       (unsigned long long)info.chunk_bytes, FAB_CHUNK);
+		FM_ERR(fabric,
+		       "server %s: chunks of %llu bytes, expected %zu "
+		       "(a different farmem version?)",
+		       sv->ep.name, (unsigned long long)info.chunk_bytes,
+		       FAB_CHUNK);
 		return -EPROTO;
 	}
 	if (s == 0) {
@@ -702,14 +717,18 @@ static int ofi_info(struct fab_backend *b, int s)
 		b->addr_format = info.addr_format;
 	} else if (strcmp(b->provider, info.provider) ||
 		   b->addr_format != info.addr_format) {
-		FM_ERR(fabric, "server %s runs provider %s, server %s runs "
-		       "%s: all servers must run the same", sv->ep.name,
-		       info.provider, b->srv[0].ep.name, b->provider);
+		FM_ERR(fabric,
+		       "server %s runs provider %s, server %s runs "
+		       "%s: all servers must run the same",
+		       sv->ep.name, info.provider, b->srv[0].ep.name,
+		       b->provider);
 		return -EPROTO;
 	}
 	if (info.flags & FMP_F_PROV_KEY)
-		FM_WARN(fabric, "server %s: provider keys may be guessable; no "
-			"isolation from other clients", sv->ep.name);
+		FM_WARN(fabric,
+			"server %s: provider keys may be guessable; no "
+			"isolation from other clients",
+			sv->ep.name);
 	return 0;
 }
 
@@ -728,8 +747,10 @@ static int ofi_hello(struct fab_backend *b, int s, const char *token)
 	ret = fmp_call(sv->fd, FMP_HELLO, &req, sizeof(req), &rep, sizeof(rep));
 	memset(&req, 0, sizeof(req));
 	if (ret == EACCES) {
-		FM_ERR(fabric, "server %s refused the token: set FARMEM_TOKEN "
-		       "to the server's token", sv->ep.name);
+		FM_ERR(fabric,
+		       "server %s refused the token: set FARMEM_TOKEN "
+		       "to the server's token",
+		       sv->ep.name);
 		return -EACCES;
 	}
 	if (ret) {
@@ -783,7 +804,7 @@ static int ofi_parse_spec(struct fab_backend *b, const char *spec)
 
 	if (spec == NULL || *spec == '\0') {
 		FM_ERR(fabric, "no memory server given: expected "
-		       "host:port[,host:port...]");
+			       "host:port[,host:port...]");
 		return -EINVAL;
 	}
 	while (*p) {
@@ -798,8 +819,10 @@ static int ofi_parse_spec(struct fab_backend *b, const char *spec)
 			return -E2BIG;
 		}
 		if (len == 0 || len >= sizeof(one)) {
-			FM_ERR(fabric, "bad server list \"%s\": expected "
-			       "host:port[,host:port...]", spec);
+			FM_ERR(fabric,
+			       "bad server list \"%s\": expected "
+			       "host:port[,host:port...]",
+			       spec);
 			return -EINVAL;
 		}
 		memcpy(one, p, len);
@@ -827,7 +850,7 @@ static int ofi_open(const char *spec, struct fab_backend **out)
 
 	if (token == NULL || *token == '\0') {
 		FM_ERR(fabric, "no token: set FARMEM_TOKEN to the memory "
-		       "server's token");
+			       "server's token");
 		return -EACCES;
 	}
 	if (strlen(token) > FMP_TOKEN_MAX) {
@@ -888,7 +911,7 @@ static int tab_set(struct ofi_server *sv, const struct fmp_chunk_rep *rep)
 		sv->tab = t;
 		sv->tab_cap = cap;
 	}
-	sv->tab[slot] = (struct ofi_chunk){ rep->chunk, rep->raddr, rep->key };
+	sv->tab[slot] = (struct ofi_chunk){rep->chunk, rep->raddr, rep->key};
 	sv->nchunks++;
 	return 0;
 }
@@ -924,7 +947,8 @@ static int ofi_chunk_alloc(struct fab_backend *b, fab_chunk_t *out)
 			ret = b->dead;
 			break;
 		}
-		ret = ofi_call(b, s, FMP_CHUNK_ALLOC, NULL, 0, &rep, sizeof(rep));
+		ret =
+		    ofi_call(b, s, FMP_CHUNK_ALLOC, NULL, 0, &rep, sizeof(rep));
 		if (ret == ENOSPC)
 			continue;
 		if (ret)
@@ -940,8 +964,9 @@ static int ofi_chunk_alloc(struct fab_backend *b, fab_chunk_t *out)
 		ret = tab_set(&b->srv[s], &rep);
 		pthread_mutex_unlock(&b->lock);
 		if (ret) {
-			struct fmp_chunk_req put = { rep.chunk };
-			ofi_call(b, s, FMP_CHUNK_PUT, &put, sizeof(put), NULL, 0);
+			struct fmp_chunk_req put = {rep.chunk};
+			ofi_call(b, s, FMP_CHUNK_PUT, &put, sizeof(put), NULL,
+				 0);
 			break;
 		}
 		b->next = (unsigned)s + 1;
@@ -987,8 +1012,7 @@ static struct ofi_reg *reg_find(struct fab_backend *b, const void *buf,
 
 	for (size_t i = 0; i < b->nregs; i++)
 		if (p >= b->regs[i].base &&
-		    p - b->regs[i].base + len <= b->regs[i].len &&
-		    p + len >= p)
+		    p - b->regs[i].base + len <= b->regs[i].len && p + len >= p)
 			return &b->regs[i];
 	return NULL;
 }
@@ -1015,8 +1039,8 @@ static void ofi_check(struct fab_backend *b)
 	pthread_mutex_unlock(&b->ctl_lock);
 }
 
-static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
-		    void *buf, size_t len, void *ctx, bool write)
+static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
+		    size_t len, void *ctx, bool write)
 {
 	struct ofi_chunk *e;
 	struct ofi_reg *r;
@@ -1050,11 +1074,11 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 	for (;;) {
 		void *desc = b->mr_local ? r->desc : NULL;
 		if (write) {
-			struct iovec iov = { buf, len };
-			struct fi_rma_iov rma = { e->raddr + off, len, e->key };
-			struct fi_msg_rma msg = { &iov, &desc, 1,
-						  b->srv[s].fiaddr, &rma, 1,
-						  &op->fictx, 0 };
+			struct iovec iov = {buf, len};
+			struct fi_rma_iov rma = {e->raddr + off, len, e->key};
+			struct fi_msg_rma msg = {
+			    &iov, &desc, 1,	     b->srv[s].fiaddr,
+			    &rma, 1,	 &op->fictx, 0};
 			/*
 			 * Complete only once the data is in the server's
 			 * memory: the pager drops its copy on completion,
@@ -1090,8 +1114,8 @@ out:
 	return (int)ret;
 }
 
-static int ofi_read(struct fab_backend *b, fab_chunk_t c, size_t off,
-		    void *buf, size_t len, void *ctx)
+static int ofi_read(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
+		    size_t len, void *ctx)
 {
 	return ofi_xfer(b, c, off, buf, len, ctx, false);
 }
@@ -1245,7 +1269,7 @@ static int ofi_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 	for (size_t i = 0; i < p->nregs && !ret; i++)
 		ret = ofi_reg_one(b, (void *)p->regs[i].base, p->regs[i].len);
 	for (int s = 0; s < b->nservers && !ret; s++) {
-		struct fmp_fork_open_req req = { .ticket = ot.tk[s] };
+		struct fmp_fork_open_req req = {.ticket = ot.tk[s]};
 		struct fmp_session_rep rep;
 
 		req.addr_len = (uint32_t)b->addr_len;
@@ -1253,11 +1277,10 @@ static int ofi_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 		ret = fmp_call(b->srv[s].fd, FMP_FORK_OPEN, &req, sizeof(req),
 			       &rep, sizeof(rep));
 		if (ret) {
-			FM_ERR(fabric, "server %s: FORK_OPEN: %s%s",
-			       b->srv[s].ep.name,
-			       strerror(ret < 0 ? -ret : ret),
-			       ret == EACCES ? " (ticket expired or used?)"
-					     : "");
+			FM_ERR(
+			    fabric, "server %s: FORK_OPEN: %s%s",
+			    b->srv[s].ep.name, strerror(ret < 0 ? -ret : ret),
+			    ret == EACCES ? " (ticket expired or used?)" : "");
 			ret = ret < 0 ? ret : -ret;
 			break;
 		}
@@ -1285,16 +1308,16 @@ static void ofi_close(struct fab_backend *b)
 }
 
 const struct fab_ops fab_ofi_ops = {
-	.name = "ofi",
-	.open = ofi_open,
-	.reg = ofi_reg,
-	.chunk_alloc = ofi_chunk_alloc,
-	.chunk_put = ofi_chunk_put,
-	.read = ofi_read,
-	.write = ofi_write,
-	.poll = ofi_poll,
-	.fork_prepare = ofi_fork_prepare,
-	.fork_open = ofi_fork_open,
-	.fork_cancel = ofi_fork_cancel,
-	.close = ofi_close,
+    .name = "ofi",
+    .open = ofi_open,
+    .reg = ofi_reg,
+    .chunk_alloc = ofi_chunk_alloc,
+    .chunk_put = ofi_chunk_put,
+    .read = ofi_read,
+    .write = ofi_write,
+    .poll = ofi_poll,
+    .fork_prepare = ofi_fork_prepare,
+    .fork_open = ofi_fork_open,
+    .fork_cancel = ofi_fork_cancel,
+    .close = ofi_close,
 };

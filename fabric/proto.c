@@ -21,17 +21,17 @@ static const struct {
 	int req_len;
 	int rep_len;
 } fmp_table[] = {
-	[FMP_INFO] = { "INFO", 0, sizeof(struct fmp_info_rep) },
-	[FMP_HELLO] = { "HELLO", sizeof(struct fmp_hello_req),
-			sizeof(struct fmp_session_rep) },
-	[FMP_CHUNK_ALLOC] = { "CHUNK_ALLOC", 0, sizeof(struct fmp_chunk_rep) },
-	[FMP_CHUNK_PUT] = { "CHUNK_PUT", sizeof(struct fmp_chunk_req), 0 },
-	[FMP_FORK_PREPARE] = { "FORK_PREPARE", 0, sizeof(struct fmp_ticket) },
-	[FMP_FORK_OPEN] = { "FORK_OPEN", sizeof(struct fmp_fork_open_req),
-			    sizeof(struct fmp_session_rep) },
-	[FMP_FORK_CANCEL] = { "FORK_CANCEL", sizeof(struct fmp_ticket), 0 },
-	[FMP_CLOSE] = { "CLOSE", 0, 0 },
-	[FMP_STATS] = { "STATS", 0, sizeof(struct fmp_stats_rep) },
+    [FMP_INFO] = {"INFO", 0, sizeof(struct fmp_info_rep)},
+    [FMP_HELLO] = {"HELLO", sizeof(struct fmp_hello_req),
+		   sizeof(struct fmp_session_rep)},
+    [FMP_CHUNK_ALLOC] = {"CHUNK_ALLOC", 0, sizeof(struct fmp_chunk_rep)},
+    [FMP_CHUNK_PUT] = {"CHUNK_PUT", sizeof(struct fmp_chunk_req), 0},
+    [FMP_FORK_PREPARE] = {"FORK_PREPARE", 0, sizeof(struct fmp_ticket)},
+    [FMP_FORK_OPEN] = {"FORK_OPEN", sizeof(struct fmp_fork_open_req),
+		       sizeof(struct fmp_session_rep)},
+    [FMP_FORK_CANCEL] = {"FORK_CANCEL", sizeof(struct fmp_ticket), 0},
+    [FMP_CLOSE] = {"CLOSE", 0, 0},
+    [FMP_STATS] = {"STATS", 0, sizeof(struct fmp_stats_rep)},
 };
 
 #define FMP_NTYPES (sizeof(fmp_table) / sizeof(fmp_table[0]))
@@ -110,7 +110,7 @@ int fmp_parse_endpoint(const char *s, struct fmp_endpoint *ep)
 		return 0;
 	}
 
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
 	if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
 		return -EHOSTUNREACH;
 	if (res->ai_addrlen > sizeof(ep->sa)) {
@@ -201,8 +201,8 @@ int fmp_read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int fmp_call(int fd, unsigned type, const void *req, size_t req_len,
-	     void *rep, size_t rep_len)
+int fmp_call(int fd, unsigned type, const void *req, size_t req_len, void *rep,
+	     size_t rep_len)
 {
 	struct {
 		struct fmp_hdr h;
@@ -213,8 +213,8 @@ int fmp_call(int fd, unsigned type, const void *req, size_t req_len,
 
 	if (req_len > FMP_PAYLOAD_MAX)
 		return -EMSGSIZE;
-	msg.h = (struct fmp_hdr){ FMP_MAGIC, FMP_VERSION, (uint16_t)type,
-				  (uint32_t)req_len, 0 };
+	msg.h = (struct fmp_hdr){FMP_MAGIC, FMP_VERSION, (uint16_t)type,
+				 (uint32_t)req_len, 0};
 	if (req_len)
 		memcpy(msg.payload, req, req_len);
 	ret = fmp_write_all(fd, &msg, sizeof(msg.h) + req_len);
@@ -224,8 +224,7 @@ int fmp_call(int fd, unsigned type, const void *req, size_t req_len,
 	if (ret)
 		return ret;
 	if (h.magic != FMP_MAGIC || h.version != FMP_VERSION ||
-	    (h.type != (type | FMP_REPLY) &&
-	     h.type != (FMP_ERROR | FMP_REPLY)))
+	    (h.type != (type | FMP_REPLY) && h.type != (FMP_ERROR | FMP_REPLY)))
 		return -EPROTO;
 	if (h.status != 0) {
 		if (h.len != 0 || h.status < 0 || h.status > 4095)

@@ -57,13 +57,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define FMP_MAGIC 0x50534d46u /* "FMSP" as bytes on the wire */
-#define FMP_VERSION 1
-#define FMP_REPLY 0x8000u
-#define FMP_ADDR_MAX 256  /* libfabric endpoint names (fi_getname) */
+#define FMP_MAGIC     0x50534d46u /* "FMSP" as bytes on the wire */
+#define FMP_VERSION   1
+#define FMP_REPLY     0x8000u
+#define FMP_ADDR_MAX  256 /* libfabric endpoint names (fi_getname) */
 #define FMP_TOKEN_MAX 256
-#define FMP_SECRET 16
-#define FMP_PROV_MAX 32
+#define FMP_SECRET    16
+#define FMP_PROV_MAX  32
 /* No payload is larger; the server never buffers more than this. */
 #define FMP_PAYLOAD_MAX 1024
 
@@ -91,11 +91,11 @@ struct fmp_hdr {
 /* INFO: no payload. Needs no token: it tells a client which provider to
  * open before it can name its own endpoint in HELLO. */
 #define FMP_F_VIRT_ADDR 1u /* remote addresses are server virtual addresses */
-#define FMP_F_PROV_KEY 2u  /* the provider chose the keys (may be guessable) */
+#define FMP_F_PROV_KEY	2u /* the provider chose the keys (may be guessable) */
 struct fmp_info_rep {
 	uint64_t pool_bytes;
 	uint64_t chunk_bytes;
-	uint32_t flags;       /* FMP_F_* */
+	uint32_t flags;	      /* FMP_F_* */
 	uint32_t addr_format; /* FI_SOCKADDR_IN, FI_ADDR_STR, ... */
 	uint32_t addr_len;
 	uint32_t pad;
@@ -158,14 +158,14 @@ struct fmp_stats_rep {
 	uint64_t pool_bytes;
 	uint64_t chunk_bytes;
 	uint64_t chunks_total;
-	uint64_t chunks_used;   /* chunks referenced by any session or ticket */
-	uint64_t sessions;      /* open sessions */
-	uint64_t tickets;       /* prepared, not yet opened */
-	uint64_t conns;         /* control connections */
+	uint64_t chunks_used;	/* chunks referenced by any session or ticket */
+	uint64_t sessions;	/* open sessions */
+	uint64_t tickets;	/* prepared, not yet opened */
+	uint64_t conns;		/* control connections */
 	uint64_t pool_resident; /* bytes of the pool in RAM (mincore) */
-	uint64_t rss;           /* server resident set */
-	uint64_t proto_errors;  /* connections dropped for protocol errors */
-	uint64_t refused;       /* wrong token or ticket */
+	uint64_t rss;		/* server resident set */
+	uint64_t proto_errors;	/* connections dropped for protocol errors */
+	uint64_t refused;	/* wrong token or ticket */
 };
 
 _Static_assert(sizeof(struct fmp_hdr) == 16, "header layout");
@@ -227,8 +227,8 @@ int fmp_read_all(int fd, void *buf, size_t len);
  * EOF, -EPROTO for a malformed reply. After a negative return the stream
  * is out of step and must be closed.
  */
-int fmp_call(int fd, unsigned type, const void *req, size_t req_len,
-	     void *rep, size_t rep_len);
+int fmp_call(int fd, unsigned type, const void *req, size_t req_len, void *rep,
+	     size_t rep_len);
 
 /* fmp_random - @len bytes from getrandom(2). Returns 0 or -errno. */
 int fmp_random(void *buf, size_t len);

@@ -108,12 +108,12 @@
 #include "fabric/proto.h"
 #include "preload/pre.h"
 
-#define SRV_FI_VERSION FI_VERSION(1, 17)
-#define SRV_GEN_MASK 0xffffffu
-#define SRV_AUTH_TIMEOUT_MS 10000 /* to send HELLO or FORK_OPEN */
-#define SRV_DRAIN_MS 1000	  /* after an error reply, before close */
+#define SRV_FI_VERSION		FI_VERSION(1, 17)
+#define SRV_GEN_MASK		0xffffffu
+#define SRV_AUTH_TIMEOUT_MS	10000 /* to send HELLO or FORK_OPEN */
+#define SRV_DRAIN_MS		1000  /* after an error reply, before close */
 #define SRV_TICKETS_PER_SESSION 16
-#define SRV_OUT_MAX 4096
+#define SRV_OUT_MAX		4096
 
 /* ---- options and logging --------------------------------------------- */
 
@@ -126,8 +126,7 @@ static struct {
 	unsigned spin_us;
 	unsigned ticket_timeout;
 	bool verbose;
-} opt = { "127.0.0.1:7070", (size_t)1 << 30, "tcp", NULL, 1024, 1000, 60,
-	  false };
+} opt = {"127.0.0.1:7070", (size_t)1 << 30, "tcp", NULL, 1024, 1000, 60, false};
 
 static void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void srv_log(const char *fmt, ...)
@@ -164,7 +163,8 @@ static uint64_t now_us(void)
 }
 
 /* Protocol errors come from the network: at most 20 lines a second. */
-static void srv_log_rl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void srv_log_rl(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 static void srv_log_rl(const char *fmt, ...)
 {
 	static uint64_t window;
@@ -207,8 +207,8 @@ struct session {
 	uint64_t *bits; /* one bit per slot it references */
 	size_t nchunks;
 	struct conn *conn;
-	uint64_t creator;  /* tickets: the session that prepared it */
-	uint64_t expires;  /* tickets: now_ms() deadline */
+	uint64_t creator; /* tickets: the session that prepared it */
+	uint64_t expires; /* tickets: now_ms() deadline */
 	char peer[64];
 	struct session *prev, *next;
 };
@@ -243,7 +243,7 @@ static struct {
 	struct fid_cq *cq;
 	struct fid_cntr *cntr; /* remote RMA events, where supported */
 	struct fid_ep *ep;
-	int cq_fd;	/* FI_WAIT_FD of the CQ, or -1 */
+	int cq_fd; /* FI_WAIT_FD of the CQ, or -1 */
 	bool virt_addr, prov_key, mr_endpoint;
 	uint8_t addr[FMP_ADDR_MAX];
 	size_t addr_len;
@@ -258,7 +258,7 @@ static struct {
 	size_t nconns;
 	uint64_t proto_errors, refused;
 	bool stop;
-} S = { .cq_fd = -1, .lfd = -1, .sfd = -1, .epfd = -1 };
+} S = {.cq_fd = -1, .lfd = -1, .sfd = -1, .epfd = -1};
 
 /* epoll tags for the descriptors that are not connections */
 static char tag_listen, tag_signal, tag_cq;
@@ -280,8 +280,10 @@ static int pool_init(void)
 	p = mmap(NULL, len + FAB_CHUNK, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
-		srv_log("cannot reserve a pool of %zu bytes: %s; pick a smaller "
-			"--size", len, strerror(errno));
+		srv_log(
+		    "cannot reserve a pool of %zu bytes: %s; pick a smaller "
+		    "--size",
+		    len, strerror(errno));
 		return -errno;
 	}
 	S.base = (char *)(((uintptr_t)p + FAB_CHUNK - 1) & ~(FAB_CHUNK - 1));
@@ -483,8 +485,8 @@ static void conn_close(struct conn *c, const char *why)
 
 static void conn_want_out(struct conn *c, bool on)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0),
-				  .data.ptr = c };
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0),
+				 .data.ptr = c};
 	epoll_ctl(S.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -492,8 +494,8 @@ static void conn_want_out(struct conn *c, bool on)
 static int conn_flush(struct conn *c)
 {
 	while (c->outlen) {
-		ssize_t n = send(c->fd, c->out, c->outlen,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -515,8 +517,9 @@ static int conn_flush(struct conn *c)
 static int conn_reply(struct conn *c, unsigned type, int status,
 		      const void *payload, size_t len)
 {
-	struct fmp_hdr h = { FMP_MAGIC, FMP_VERSION, (uint16_t)(type | FMP_REPLY),
-			     status ? 0 : (uint32_t)len, status };
+	struct fmp_hdr h = {FMP_MAGIC, FMP_VERSION,
+			    (uint16_t)(type | FMP_REPLY),
+			    status ? 0 : (uint32_t)len, status};
 
 	if (status)
 		len = 0;
@@ -568,7 +571,7 @@ static size_t conn_server_addr(struct conn *c, uint8_t *out)
 		struct sockaddr_in6 *a = (void *)out;
 		if (!memcmp(&a->sin6_addr, &in6addr_any, sizeof(in6addr_any)))
 			a->sin6_addr =
-				((struct sockaddr_in6 *)&local)->sin6_addr;
+			    ((struct sockaddr_in6 *)&local)->sin6_addr;
 	}
 	return S.addr_len;
 }
@@ -584,7 +587,7 @@ static bool secret_equal(const uint8_t *a, const uint8_t *b, size_t len)
 
 static void session_reply(struct conn *c, unsigned type)
 {
-	struct fmp_session_rep rep = { .session = c->sess->id };
+	struct fmp_session_rep rep = {.session = c->sess->id};
 
 	rep.addr_len = (uint32_t)conn_server_addr(c, rep.addr);
 	if (conn_reply(c, type, 0, &rep, sizeof(rep)))
@@ -627,11 +630,12 @@ static void do_fork_open(struct conn *c, const struct fmp_fork_open_req *req)
 	struct session *t = session_find(S.tickets, req->ticket.session);
 
 	if (req->addr_len > FMP_ADDR_MAX) {
-		conn_fail(c, FMP_FORK_OPEN, EBADMSG, "FORK_OPEN with bad length");
+		conn_fail(c, FMP_FORK_OPEN, EBADMSG,
+			  "FORK_OPEN with bad length");
 		return;
 	}
-	if (t == NULL || !secret_equal(t->secret, req->ticket.secret,
-				       FMP_SECRET)) {
+	if (t == NULL ||
+	    !secret_equal(t->secret, req->ticket.secret, FMP_SECRET)) {
 		S.refused++;
 		S.proto_errors--;
 		conn_fail(c, FMP_FORK_OPEN, EACCES,
@@ -647,7 +651,8 @@ static void do_fork_open(struct conn *c, const struct fmp_fork_open_req *req)
 	S.nsessions++;
 	if (opt.verbose)
 		srv_log("session %016" PRIx64 " opened from a ticket by %s "
-			"(%zu chunks)", t->id, c->peer, t->nchunks);
+			"(%zu chunks)",
+			t->id, c->peer, t->nchunks);
 	session_reply(c, FMP_FORK_OPEN);
 }
 
@@ -765,17 +770,17 @@ static uint64_t self_rss(void)
 static void stats_fill(struct fmp_stats_rep *st)
 {
 	*st = (struct fmp_stats_rep){
-		.pool_bytes = S.nslots * FAB_CHUNK,
-		.chunk_bytes = FAB_CHUNK,
-		.chunks_total = S.nslots,
-		.chunks_used = S.used,
-		.sessions = S.nsessions,
-		.tickets = S.ntickets,
-		.conns = S.nconns,
-		.pool_resident = pool_resident(),
-		.rss = self_rss(),
-		.proto_errors = S.proto_errors,
-		.refused = S.refused,
+	    .pool_bytes = S.nslots * FAB_CHUNK,
+	    .chunk_bytes = FAB_CHUNK,
+	    .chunks_total = S.nslots,
+	    .chunks_used = S.used,
+	    .sessions = S.nsessions,
+	    .tickets = S.ntickets,
+	    .conns = S.nconns,
+	    .pool_resident = pool_resident(),
+	    .rss = self_rss(),
+	    .proto_errors = S.proto_errors,
+	    .refused = S.refused,
 	};
 }
 
@@ -884,12 +889,13 @@ static bool conn_check_hdr(struct conn *c, const struct fmp_hdr *h)
 	int len;
 
 	if (h->magic != FMP_MAGIC) {
-		conn_fail(c, FMP_ERROR, EPROTO, "bad magic (not a farmem client?)");
+		conn_fail(c, FMP_ERROR, EPROTO,
+			  "bad magic (not a farmem client?)");
 		return false;
 	}
 	if (h->version != FMP_VERSION) {
 		snprintf(what, sizeof(what), "protocol version %u, expected %u",
-			 h->version, FMP_VERSION);
+			 h->version, (unsigned)FMP_VERSION);
 		conn_fail(c, FMP_ERROR, EPROTONOSUPPORT, what);
 		return false;
 	}
@@ -923,8 +929,8 @@ static bool conn_read(struct conn *c)
 		if (c->draining) {
 			char junk[4096];
 			n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN &&
-				       errno != EINTR)) {
+			if (n == 0 ||
+			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				conn_close(c, "dropped");
 				return false;
 			}
@@ -934,7 +940,8 @@ static bool conn_read(struct conn *c)
 			memcpy(&h, c->in, sizeof(h));
 			need += h.len;
 		}
-		n = recv(c->fd, c->in + c->inlen, need - c->inlen, MSG_DONTWAIT);
+		n = recv(c->fd, c->in + c->inlen, need - c->inlen,
+			 MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -947,7 +954,8 @@ static bool conn_read(struct conn *c)
 			if (c->inlen) {
 				S.proto_errors++;
 				srv_log_rl("%s: truncated message (%u bytes) "
-					   "then EOF", c->peer, c->inlen);
+					   "then EOF",
+					   c->peer, c->inlen);
 			}
 			conn_close(c, "gone (EOF)");
 			return false;
@@ -995,13 +1003,15 @@ static void conn_accept(void)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				srv_log_rl("accept: %s; raise the descriptor "
-					   "limit (ulimit -n)", strerror(errno));
+					   "limit (ulimit -n)",
+					   strerror(errno));
 			return;
 		}
 		if (S.nconns >= opt.max_clients) {
 			S.refused++;
 			srv_log_rl("refusing a connection: --max-clients %u "
-				   "reached", opt.max_clients);
+				   "reached",
+				   opt.max_clients);
 			close(fd);
 			continue;
 		}
@@ -1043,8 +1053,8 @@ static void check_timers(void)
 		else if (!c->draining && c->sess == NULL && !c->closing &&
 			 now >= c->deadline) {
 			S.proto_errors++;
-			srv_log_rl("%s: no HELLO within %d s; closing",
-				   c->peer, SRV_AUTH_TIMEOUT_MS / 1000);
+			srv_log_rl("%s: no HELLO within %d s; closing", c->peer,
+				   SRV_AUTH_TIMEOUT_MS / 1000);
 			conn_close(c, "timeout");
 		}
 	}
@@ -1061,9 +1071,10 @@ static void dump_stats(void)
 
 	stats_fill(&st);
 	srv_log("stats: pool %" PRIu64 " chunks, %" PRIu64 " used, resident "
-		"%" PRIu64 " KiB, rss %" PRIu64 " KiB, %" PRIu64 " sessions, %"
-		PRIu64 " tickets, %" PRIu64 " connections, %" PRIu64
-		" protocol errors, %" PRIu64 " refused",
+		"%" PRIu64 " KiB, rss %" PRIu64 " KiB, %" PRIu64
+		" sessions, %" PRIu64 " tickets, %" PRIu64
+		" connections, %" PRIu64 " protocol errors, %" PRIu64
+		" refused",
 		st.chunks_total, st.chunks_used, st.pool_resident >> 10,
 		st.rss >> 10, st.sessions, st.tickets, st.conns,
 		st.proto_errors, st.refused);
@@ -1130,10 +1141,10 @@ static int fabric_open(const struct fmp_endpoint *lep)
 	const char *prov = opt.provider;
 	char node[INET6_ADDRSTRLEN] = "", avail[256];
 	uint32_t fmt = FI_FORMAT_UNSPEC;
-	struct fi_cq_attr cqa = { .format = FI_CQ_FORMAT_CONTEXT, .size = 64 };
-	struct fi_av_attr ava = { .type = FI_AV_UNSPEC };
-	uint64_t base = FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_LOCAL |
-			FI_MR_ENDPOINT;
+	struct fi_cq_attr cqa = {.format = FI_CQ_FORMAT_CONTEXT, .size = 64};
+	struct fi_av_attr ava = {.type = FI_AV_UNSPEC};
+	uint64_t base =
+	    FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_LOCAL | FI_MR_ENDPOINT;
 	const char *nodep = NULL;
 	int ret;
 
@@ -1142,15 +1153,16 @@ static int fabric_open(const struct fmp_endpoint *lep)
 	/* tcp-like providers bind the endpoint next to the control port */
 	if (strcmp(prov, "shm") != 0) {
 		if (lep->sa.ss_family == AF_INET) {
-			inet_ntop(AF_INET,
-				  &((const struct sockaddr_in *)&lep->sa)->sin_addr,
-				  node, sizeof(node));
+			inet_ntop(
+			    AF_INET,
+			    &((const struct sockaddr_in *)&lep->sa)->sin_addr,
+			    node, sizeof(node));
 			fmt = FI_SOCKADDR_IN;
 		} else {
-			inet_ntop(AF_INET6,
-				  &((const struct sockaddr_in6 *)&lep->sa)
-					   ->sin6_addr,
-				  node, sizeof(node));
+			inet_ntop(
+			    AF_INET6,
+			    &((const struct sockaddr_in6 *)&lep->sa)->sin6_addr,
+			    node, sizeof(node));
 			fmt = FI_SOCKADDR_IN6;
 		}
 		nodep = node;
@@ -1169,8 +1181,8 @@ static int fabric_open(const struct fmp_endpoint *lep)
 	if (ret) {
 		list_providers(avail, sizeof(avail));
 		srv_log("provider %s not available%s%s: available are %s; pick "
-			"one with --provider", opt.provider,
-			nodep ? " on " : "", nodep ? node : "",
+			"one with --provider",
+			opt.provider, nodep ? " on " : "", nodep ? node : "",
 			avail[0] ? avail : "(none)");
 		return ret;
 	}
@@ -1195,7 +1207,8 @@ static int fabric_open(const struct fmp_endpoint *lep)
 		goto fail;
 	cqa.wait_obj = FI_WAIT_FD;
 	if (fi_cq_open(S.domain, &cqa, &S.cq, NULL) == 0) {
-		if (fi_control(&S.cq->fid, FI_GETWAIT, &S.cq_fd) || S.cq_fd < 0) {
+		if (fi_control(&S.cq->fid, FI_GETWAIT, &S.cq_fd) ||
+		    S.cq_fd < 0) {
 			fi_close(&S.cq->fid);
 			S.cq = NULL;
 			S.cq_fd = -1;
@@ -1216,7 +1229,7 @@ static int fabric_open(const struct fmp_endpoint *lep)
 		goto fail;
 	if (S.info->caps & FI_RMA_EVENT) {
 		/* remote operations count here: activity without completions */
-		struct fi_cntr_attr ca = { .events = FI_CNTR_EVENTS_COMP };
+		struct fi_cntr_attr ca = {.events = FI_CNTR_EVENTS_COMP};
 		if (fi_cntr_open(S.domain, &ca, &S.cntr, NULL) == 0 &&
 		    fi_ep_bind(S.ep, &S.cntr->fid,
 			       FI_REMOTE_READ | FI_REMOTE_WRITE) != 0) {
@@ -1249,7 +1262,7 @@ static bool progress(void)
 	while ((n = fi_cq_read(S.cq, ent, 16)) > 0)
 		active = true;
 	if (n == -FI_EAVAIL) {
-		struct fi_cq_err_entry err = { 0 };
+		struct fi_cq_err_entry err = {0};
 		if (fi_cq_readerr(S.cq, &err, 0) > 0)
 			srv_log_rl("completion error: %s",
 				   fi_strerror(err.err));
@@ -1331,8 +1344,8 @@ static int listen_open(const struct fmp_endpoint *ep)
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof(sa);
 
-	S.lfd = socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-						 SOCK_CLOEXEC, 0);
+	S.lfd = socket(ep->sa.ss_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (S.lfd < 0)
 		return -errno;
 	setsockopt(S.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -1340,10 +1353,12 @@ static int listen_open(const struct fmp_endpoint *ep)
 		int err = errno;
 		if (err == EADDRINUSE)
 			srv_log("port in use: pick another with --listen "
-				"(%s)", ep->name);
+				"(%s)",
+				ep->name);
 		else if (err == EADDRNOTAVAIL)
 			srv_log("address %s is not on this host: pick "
-				"another with --listen", ep->name);
+				"another with --listen",
+				ep->name);
 		else
 			srv_log("cannot bind %s: %s", ep->name, strerror(err));
 		return -err;
@@ -1384,7 +1399,7 @@ static void handle_signals(void)
 
 static int epoll_add(int fd, void *tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
 
 	return epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
@@ -1439,8 +1454,8 @@ static void serve(void)
 						continue;
 					}
 				}
-				if (evs[i].events & (EPOLLIN | EPOLLHUP |
-						     EPOLLERR))
+				if (evs[i].events &
+				    (EPOLLIN | EPOLLHUP | EPOLLERR))
 					conn_read(c);
 			}
 		}
@@ -1491,16 +1506,16 @@ static int parse_uint(const char *s, unsigned *out)
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "size", required_argument, NULL, 's' },
-		{ "provider", required_argument, NULL, 'p' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "max-clients", required_argument, NULL, 'm' },
-		{ "spin-us", required_argument, NULL, 'S' },
-		{ "ticket-timeout", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"listen", required_argument, NULL, 'l'},
+	    {"size", required_argument, NULL, 's'},
+	    {"provider", required_argument, NULL, 'p'},
+	    {"token-file", required_argument, NULL, 't'},
+	    {"max-clients", required_argument, NULL, 'm'},
+	    {"spin-us", required_argument, NULL, 'S'},
+	    {"ticket-timeout", required_argument, NULL, 'T'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct fmp_endpoint lep;
 	char sizebuf[32];
@@ -1529,12 +1544,13 @@ int main(int argc, char **argv)
 		case 'T': {
 			unsigned v;
 			if (parse_uint(optarg, &v) || (c != 'S' && v == 0)) {
-				srv_log("%s: not a number: %s", argv[optind - 1],
-					optarg);
+				srv_log("%s: not a number: %s",
+					argv[optind - 1], optarg);
 				return 2;
 			}
-			*(c == 'm' ? &opt.max_clients
-			  : c == 'S' ? &opt.spin_us : &opt.ticket_timeout) = v;
+			*(c == 'm'   ? &opt.max_clients
+			  : c == 'S' ? &opt.spin_us
+				     : &opt.ticket_timeout) = v;
 			break;
 		}
 		case 'v':
@@ -1580,7 +1596,8 @@ int main(int argc, char **argv)
 		goto fail;
 	if (S.cq_fd < 0)
 		srv_log("provider %s has no wait descriptor: polling every "
-			"millisecond when idle", S.info->fabric_attr->prov_name);
+			"millisecond when idle",
+			S.info->fabric_attr->prov_name);
 	if (opt.verbose)
 		srv_log("endpoint: mr_mode%s%s%s, %s, remote event counter %s",
 			S.virt_addr ? " virt_addr" : "",

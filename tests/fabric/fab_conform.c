@@ -74,8 +74,8 @@ static struct fab_backend *open_backend(void)
  * back page by page in a scrambled order, all in flight at once. */
 static void t_basic(void)
 {
-	static const size_t piece[] = { 4096, 65536, 12288, 100, 4096 * 3 + 7,
-					1, 131072, 8192 - 3 };
+	static const size_t piece[] = {4096,	     65536, 12288,  100,
+				       4096 * 3 + 7, 1,	    131072, 8192 - 3};
 	struct fab_backend *b = open_backend();
 	size_t len = NCHUNK * FAB_CHUNK, nops = 0;
 	char *src = ft_area(len), *dst = ft_area(len);
@@ -101,8 +101,10 @@ static void t_basic(void)
 			size_t n = piece[k % 8];
 			if (n > FAB_CHUNK - off)
 				n = FAB_CHUNK - off;
-			FT_RET(ops->write(b, ch[i], off, src + i * FAB_CHUNK + off,
-					  n, (void *)(uintptr_t)++nops), 0);
+			FT_RET(ops->write(b, ch[i], off,
+					  src + i * FAB_CHUNK + off, n,
+					  (void *)(uintptr_t)++nops),
+			       0);
 			off += n;
 		}
 	}
@@ -123,7 +125,8 @@ static void t_basic(void)
 		size_t pg = order[p], i = pg * 4096 / FAB_CHUNK;
 		size_t off = pg * 4096 % FAB_CHUNK;
 		FT_RET(ops->read(b, ch[i], off, dst + pg * 4096, 4096,
-				 (void *)(uintptr_t)(p + 1)), 0);
+				 (void *)(uintptr_t)(p + 1)),
+		       0);
 	}
 	wait_done(b, seen, npages);
 	FT_CHECK(memcmp(src, dst, len) == 0);
@@ -194,13 +197,14 @@ static void t_zero(void)
 			FT_RET(ops->chunk_alloc(b, &c[i]), 0);
 		for (int i = 0; i < 4; i++) {
 			memset(buf, 0x5a, FAB_CHUNK);
-			FT_RET(ops->read(b, c[i], 0, buf, FAB_CHUNK,
-					 (void *)1), 0);
+			FT_RET(ops->read(b, c[i], 0, buf, FAB_CHUNK, (void *)1),
+			       0);
 			wait_done(b, seen, 1);
 			FT_CHECK(memcmp(buf, zero, FAB_CHUNK) == 0);
 			memset(buf, 0xee, FAB_CHUNK);
-			FT_RET(ops->write(b, c[i], 0, buf, FAB_CHUNK,
-					  (void *)1), 0);
+			FT_RET(
+			    ops->write(b, c[i], 0, buf, FAB_CHUNK, (void *)1),
+			    0);
 			wait_done(b, seen, 1);
 		}
 		for (int i = 0; i < 4; i++)
@@ -219,7 +223,8 @@ static void write_chunks(struct fab_backend *b, char *buf, fab_chunk_t *c,
 	for (int i = 0; i < n; i++) {
 		ft_fill(buf + i * FAB_CHUNK, FAB_CHUNK, seed, (uint64_t)i);
 		FT_RET(ops->write(b, c[i], 0, buf + i * FAB_CHUNK, FAB_CHUNK,
-				  (void *)(uintptr_t)(i + 1)), 0);
+				  (void *)(uintptr_t)(i + 1)),
+		       0);
 	}
 	wait_done(b, seen, (size_t)n);
 }
@@ -234,7 +239,8 @@ static void verify_from(struct fab_backend *b, char *buf, fab_chunk_t *c,
 	memset(buf, 0, (size_t)n * FAB_CHUNK);
 	for (int i = first; i < n; i++)
 		FT_RET(ops->read(b, c[i], 0, buf + i * FAB_CHUNK, FAB_CHUNK,
-				 (void *)(uintptr_t)(i - first + 1)), 0);
+				 (void *)(uintptr_t)(i - first + 1)),
+		       0);
 	wait_done(b, seen, (size_t)(n - first));
 	for (int i = first; i < n; i++) {
 		ft_fill(want, FAB_CHUNK, seed, (uint64_t)i);
@@ -372,12 +378,10 @@ static void *thr_main(void *arg)
 			size_t off = (posted % 512) * 4096;
 			uintptr_t ctx = (uintptr_t)t->id << 16 | posted;
 			int r = (posted / 512) % 2
-					? ops->read(t->b, t->c, off,
-						    t->buf + off, 4096,
-						    (void *)ctx)
-					: ops->write(t->b, t->c, off,
-						     t->buf + off, 4096,
-						     (void *)ctx);
+				    ? ops->read(t->b, t->c, off, t->buf + off,
+						4096, (void *)ctx)
+				    : ops->write(t->b, t->c, off, t->buf + off,
+						 4096, (void *)ctx);
 			if (r)
 				FT_FAIL("thread %d: post: %s", t->id,
 					strerror(-r));
@@ -407,7 +411,7 @@ static void t_threads(void)
 	pthread_t th[2];
 
 	for (int i = 0; i < 2; i++) {
-		t[i] = (struct thr){ b, ft_area(FAB_CHUNK), 0, i };
+		t[i] = (struct thr){b, ft_area(FAB_CHUNK), 0, i};
 		FT_RET(ops->reg(b, t[i].buf, FAB_CHUNK), 0);
 		FT_RET(ops->chunk_alloc(b, &t[i].c), 0);
 		ft_fill(t[i].buf, FAB_CHUNK, 3, (uint64_t)i);
@@ -493,7 +497,7 @@ static void t_lose(pid_t server)
 	struct fab_completion c[16];
 	struct fab_ticket t;
 	fab_chunk_t ch[N], x;
-	uint8_t seen[R] = { 0 };
+	uint8_t seen[R] = {0};
 	int k, got = 0, failed = 0;
 
 	FT_RET(ops->reg(b, buf, N * FAB_CHUNK), 0);
@@ -503,7 +507,8 @@ static void t_lose(pid_t server)
 	FT_CHECK(kill(server, SIGSTOP) == 0);
 	for (int i = 0; i < R; i++)
 		FT_RET(ops->read(b, ch[i % N], (size_t)i * 4096, buf + i * 4096,
-				 4096, (void *)(uintptr_t)(i + 1)), 0);
+				 4096, (void *)(uintptr_t)(i + 1)),
+		       0);
 	FT_CHECK(kill(server, SIGKILL) == 0);
 	while ((k = ops->poll(b, c, 16)) >= 0) {
 		for (int i = 0; i < k; i++) {
@@ -532,13 +537,14 @@ static void t_lose(pid_t server)
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = { "basic", "errors", "zero", "fork",
-					   "cancel", "threads", "two" };
+	static const char *const all[] = {"basic",  "errors",  "zero", "fork",
+					  "cancel", "threads", "two"};
 	const char *const *tests = all;
 	int ntests = 7;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: fab_conform memfd|ofi SPEC [TEST...]\n");
+		fprintf(stderr,
+			"usage: fab_conform memfd|ofi SPEC [TEST...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "memfd"))

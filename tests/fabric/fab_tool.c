@@ -39,7 +39,7 @@ static const char *token;
 
 static int ctl_open(void)
 {
-	struct timeval tv = { 20, 0 };
+	struct timeval tv = {20, 0};
 	int fd = fmp_connect(&server);
 
 	if (fd < 0)
@@ -100,9 +100,9 @@ static int cmd_stats(int argc, char **argv)
 	 * read after our request: ask again until it has */
 	for (int i = 0;; i++) {
 		FT_RET(fmp_call(fd, FMP_STATS, NULL, 0, &st, sizeof(st)), 0);
-		if (!wait_zero || (st.chunks_used == 0 &&
-				   st.pool_resident == 0 &&
-				   st.sessions == 1 && st.tickets == 0))
+		if (!wait_zero ||
+		    (st.chunks_used == 0 && st.pool_resident == 0 &&
+		     st.sessions == 1 && st.tickets == 0))
 			break;
 		if (i == 2000) {
 			stats_print(&st);
@@ -175,8 +175,8 @@ static void raw_open(struct raw *r, size_t len)
 	struct fmp_hello_req req;
 	struct fmp_session_rep rep;
 	struct fi_info *hints = fi_allocinfo();
-	struct fi_cq_attr cqa = { .format = FI_CQ_FORMAT_CONTEXT, .size = 64 };
-	struct fi_av_attr ava = { .type = FI_AV_TABLE };
+	struct fi_cq_attr cqa = {.format = FI_CQ_FORMAT_CONTEXT, .size = 64};
+	struct fi_av_attr ava = {.type = FI_AV_TABLE};
 	char addr[FMP_ADDR_MAX];
 	size_t alen = sizeof(addr);
 
@@ -189,8 +189,8 @@ static void raw_open(struct raw *r, size_t len)
 	hints->mode = FI_CONTEXT | FI_CONTEXT2;
 	hints->addr_format = info.addr_format;
 	hints->domain_attr->data_progress = FI_PROGRESS_MANUAL;
-	hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR |
-				      FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+	hints->domain_attr->mr_mode =
+	    FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 	hints->fabric_attr->prov_name = info.provider;
 	FI_OK(fi_getinfo(FI_VERSION(1, 17), NULL, NULL, 0, hints, &r->info));
 	hints->fabric_attr->prov_name = NULL;
@@ -240,10 +240,10 @@ static int raw_op(struct raw *r, bool write, uint64_t raddr, uint64_t key,
 	ssize_t ret;
 
 	do {
-		struct iovec iov = { r->buf, len };
-		struct fi_rma_iov rma = { raddr, len, key };
-		struct fi_msg_rma msg = { &iov, &desc, 1, r->peer, &rma, 1,
-					  &ctx, 0 };
+		struct iovec iov = {r->buf, len};
+		struct fi_rma_iov rma = {raddr, len, key};
+		struct fi_msg_rma msg = {&iov, &desc, 1,    r->peer,
+					 &rma, 1,     &ctx, 0};
 		/* a write counts once it is in the server's memory */
 		ret = write ? fi_writemsg(r->ep, &msg,
 					  FI_COMPLETION | FI_DELIVERY_COMPLETE)
@@ -259,7 +259,7 @@ static int raw_op(struct raw *r, bool write, uint64_t raddr, uint64_t key,
 		if (ret == 1)
 			return 0;
 		if (ret == -FI_EAVAIL) {
-			struct fi_cq_err_entry err = { 0 };
+			struct fi_cq_err_entry err = {0};
 			FT_CHECK(fi_cq_readerr(r->cq, &err, 0) == 1);
 			return -err.err;
 		}
@@ -286,8 +286,7 @@ static int attacks, refused;
 static void attacker_open(struct raw *a, struct fmp_chunk_rep *own)
 {
 	raw_open(a, 2 * FAB_CHUNK);
-	FT_RET(fmp_call(a->fd, FMP_CHUNK_ALLOC, NULL, 0, own, sizeof(*own)),
-	       0);
+	FT_RET(fmp_call(a->fd, FMP_CHUNK_ALLOC, NULL, 0, own, sizeof(*own)), 0);
 	ft_fill(a->buf, 4096, 5, 5);
 	FT_RET(raw_op(a, true, own->raddr, own->key, 4096), 0);
 	memset(a->buf, 0, 4096);
@@ -355,8 +354,8 @@ static int cmd_isolate(void)
 	const int64_t C = (int64_t)FAB_CHUNK;
 	must_fail("read the neighbour with our key", false, REL_ADDR | REL_KEY,
 		  -C, 0, 4096);
-	must_fail("read across the end of our chunk", false,
-		  REL_ADDR | REL_KEY, C - 2048, 0, 4096);
+	must_fail("read across the end of our chunk", false, REL_ADDR | REL_KEY,
+		  C - 2048, 0, 4096);
 	must_fail("read past the end of our chunk", false, REL_ADDR | REL_KEY,
 		  C, 0, 4096);
 	must_fail("read before our chunk", false, REL_ADDR | REL_KEY, -8, 0,
@@ -365,7 +364,7 @@ static int cmd_isolate(void)
 		  2 * FAB_CHUNK);
 	must_fail("write the neighbour with our key", true, REL_ADDR | REL_KEY,
 		  -C, 0, 4096);
-	static const int64_t near[] = { 1, -1, 2, -2, 256, -256 };
+	static const int64_t near[] = {1, -1, 2, -2, 256, -256};
 	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++)
 		must_fail("read with a key next to ours", false,
 			  REL_ADDR | REL_KEY, -C, (uint64_t)near[i], 4096);
@@ -375,21 +374,22 @@ static int cmd_isolate(void)
 	for (int i = 0; i < 16; i++)
 		must_fail("read with a random key", false, REL_ADDR, -C,
 			  ft_rand(&rnd), 4096);
-	must_fail("write with a random key", true, REL_ADDR, -C,
-		  ft_rand(&rnd), 4096);
+	must_fail("write with a random key", true, REL_ADDR, -C, ft_rand(&rnd),
+		  4096);
 
 	struct raw a;
 	raw_open(&a, 2 * FAB_CHUNK);
 	/* control plane: the victim's chunk id (generation 1, slot 0) */
-	struct fmp_chunk_req put = { ((uint64_t)1 << 32) | 0 };
+	struct fmp_chunk_req put = {((uint64_t)1 << 32) | 0};
 	FT_RET(fmp_call(a.fd, FMP_CHUNK_PUT, &put, sizeof(put), NULL, 0),
 	       ENOENT);
 	int fd2 = ctl_open();
-	struct fmp_fork_open_req fo = { .addr_len = 1 };
+	struct fmp_fork_open_req fo = {.addr_len = 1};
 	fmp_random(&fo.ticket, sizeof(fo.ticket));
 	struct fmp_session_rep srep;
-	FT_RET(fmp_call(fd2, FMP_FORK_OPEN, &fo, sizeof(fo), &srep,
-			sizeof(srep)), EACCES);
+	FT_RET(
+	    fmp_call(fd2, FMP_FORK_OPEN, &fo, sizeof(fo), &srep, sizeof(srep)),
+	    EACCES);
 	close(fd2);
 	fd2 = ctl_open();
 	struct fmp_hello_req bad;
@@ -428,13 +428,13 @@ static uint64_t fz(struct fuzzer *f, uint64_t n)
 /* fz_valid - a well-formed request of a random type into @msg. */
 static size_t fz_valid(struct fuzzer *f, uint8_t *msg)
 {
-	static const unsigned types[] = { FMP_INFO, FMP_HELLO, FMP_CHUNK_ALLOC,
-					  FMP_CHUNK_PUT, FMP_FORK_PREPARE,
-					  FMP_FORK_OPEN, FMP_FORK_CANCEL,
-					  FMP_CLOSE, FMP_STATS };
+	static const unsigned types[] = {
+	    FMP_INFO,	     FMP_HELLO,	       FMP_CHUNK_ALLOC,
+	    FMP_CHUNK_PUT,   FMP_FORK_PREPARE, FMP_FORK_OPEN,
+	    FMP_FORK_CANCEL, FMP_CLOSE,	       FMP_STATS};
 	unsigned type = types[fz(f, 9)];
-	struct fmp_hdr h = { FMP_MAGIC, FMP_VERSION, (uint16_t)type,
-			     (uint32_t)fmp_req_len(type), 0 };
+	struct fmp_hdr h = {FMP_MAGIC, FMP_VERSION, (uint16_t)type,
+			    (uint32_t)fmp_req_len(type), 0};
 	uint8_t *p = msg + sizeof(h);
 
 	memcpy(msg, &h, sizeof(h));
@@ -451,9 +451,9 @@ static size_t fz_valid(struct fuzzer *f, uint8_t *msg)
 			req.addr_len = (uint32_t)ft_rand(&f->rnd);
 		memcpy(p, &req, sizeof(req));
 	} else if (type == FMP_CHUNK_PUT) {
-		struct fmp_chunk_req req = { fz(f, 2) ? ft_rand(&f->rnd)
-						      : ((uint64_t)1 << 32) |
-								fz(f, 40) };
+		struct fmp_chunk_req req = {fz(f, 2) ? ft_rand(&f->rnd)
+						     : ((uint64_t)1 << 32) |
+							   fz(f, 40)};
 		memcpy(p, &req, sizeof(req));
 	}
 	return sizeof(h) + h.len;
@@ -471,11 +471,9 @@ static size_t fz_message(struct fuzzer *f, uint8_t *msg, size_t cap)
 			msg[i] = (uint8_t)fz(f, 256);
 		return len;
 	case 1: { /* a header of any type, any length */
-		struct fmp_hdr h = { FMP_MAGIC, FMP_VERSION,
-				     (uint16_t)fz(f, 0x10000),
-				     (uint32_t)(fz(f, 2) ? fz(f, 1200)
-							 : ft_rand(&f->rnd)),
-				     0 };
+		struct fmp_hdr h = {
+		    FMP_MAGIC, FMP_VERSION, (uint16_t)fz(f, 0x10000),
+		    (uint32_t)(fz(f, 2) ? fz(f, 1200) : ft_rand(&f->rnd)), 0};
 		if (fz(f, 2))
 			h.type = (uint16_t)(1 + fz(f, 10));
 		memcpy(msg, &h, sizeof(h));
@@ -551,7 +549,7 @@ static void fz_drain(struct fuzzer *f, int fd)
 
 static int cmd_fuzz(int argc, char **argv)
 {
-	struct fuzzer f = { 0 };
+	struct fuzzer f = {0};
 	unsigned long count;
 	uint8_t msg[4096];
 
@@ -564,8 +562,8 @@ static int cmd_fuzz(int argc, char **argv)
 		/* half the connections get past HELLO first */
 		if (fz(&f, 2)) {
 			struct fmp_hello_req req;
-			struct fmp_hdr h = { FMP_MAGIC, FMP_VERSION, FMP_HELLO,
-					     sizeof(req), 0 };
+			struct fmp_hdr h = {FMP_MAGIC, FMP_VERSION, FMP_HELLO,
+					    sizeof(req), 0};
 			hello_req(&req, "fuzz", 4);
 			memcpy(msg, &h, sizeof(h));
 			memcpy(msg + sizeof(h), &req, sizeof(req));

@@ -30,8 +30,9 @@
 	do {                                                                   \
 		long ft_r_ = (long)(call);                                     \
 		if (ft_r_ != (long)(want))                                     \
-			FT_FAIL("%s returned %ld (%s), expected %ld", #call,    \
-				ft_r_, ft_r_ < 0 ? strerror((int)-ft_r_) : "-", \
+			FT_FAIL("%s returned %ld (%s), expected %ld", #call,   \
+				ft_r_,                                         \
+				ft_r_ < 0 ? strerror((int)-ft_r_) : "-",       \
 				(long)(want));                                 \
 	} while (0)
 
