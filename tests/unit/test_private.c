@@ -169,6 +169,47 @@ static void priv_reuse_large(void **state)
 	assert_true(hi - lo < 4 * MiB);
 }
 
+/*
+ * Random large sizes with a bounded working set (at most 8 blocks of up to
+ * 2 MiB live): freed runs must be merged or split back so that the reserve
+ * in use stays within a small multiple of what is live. Without merging,
+ * the span grows with the number of operations (and every allocation
+ * scans a longer list of ever smaller runs).
+ */
+static void priv_reuse_random_large(void **state)
+{
+	void *live[8] = {0};
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	unsigned seed = 1;
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		size_t n;
+		int k;
+		char *p;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 8) % (2u << 20) + 40000;
+		k = (int)((seed >> 28) & 7);
+		heap_priv_free(live[k]);
+		p = heap_priv_alloc(n, 0);
+		assert_non_null(p);
+		p[0] = 1;
+		p[n - 1] = 2;
+		live[k] = p;
+		if ((uintptr_t)p < lo)
+			lo = (uintptr_t)p;
+		if ((uintptr_t)p + n > hi)
+			hi = (uintptr_t)p + n;
+	}
+	for (int k = 0; k < 8; k++)
+		heap_priv_free(live[k]);
+	if (hi - lo > 64 * MiB)
+		fail_msg("3000 allocations with <= 16 MiB live spread over "
+			 "%zu MiB of the reserve",
+			 (size_t)((hi - lo) >> 20));
+}
+
 static void priv_bytes_accounting(void **state)
 {
 	size_t before = heap_priv_bytes();
@@ -329,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(priv_bad_alignment),
 	    cmocka_unit_test(priv_reuse_small),
 	    cmocka_unit_test(priv_reuse_large),
+	    cmocka_unit_test(priv_reuse_random_large),
 	    cmocka_unit_test(priv_bytes_accounting),
 	    cmocka_unit_test(priv_ownership),
 	    cmocka_unit_test(priv_not_in_region),
