@@ -11,9 +11,21 @@ prov=${FAB_PROVIDER:-tcp}
 fab_start_server --size 64M --provider "$prov"
 "$FAB_CONFORM" ofi "$SERVER_ADDR" || fail "$prov conformance"
 "$FAB_CONFORM" ofi "$SERVER_ADDR" enospc=32 || fail "$prov pool full"
-# two "servers" that are one: chunks go round-robin, all still work
-"$FAB_CONFORM" ofi "$SERVER_ADDR,$SERVER_ADDR" basic fork \
-	|| fail "$prov with a server list"
+# two sessions with one server in one list: chunks go round-robin
+"$FAB_CONFORM" ofi "$SERVER_ADDR,$SERVER_ADDR" basic fork ||
+	fail "$prov with a server list"
+fab_stats_zero
+
+# two servers: striped, both full before -ENOSPC, forks span both
+first_pid=$SERVER_PID
+first=$SERVER_ADDR
+fab_start_server --size 32M --provider "$prov"
+"$FAB_CONFORM" ofi "$first,$SERVER_ADDR" basic fork threads enospc=48 ||
+	fail "$prov with two servers"
+"$FAB_TOOL" stats "$SERVER_ADDR" --wait-zero >/dev/null || fail "second server holds memory"
+fab_stop_server TERM
+SERVER_PID=$first_pid
+SERVER_ADDR=$first
 fab_stats_zero
 fab_stop_server TERM
 exit 0

@@ -14,4 +14,15 @@ for prov in tcp shm; do
 		fail "$prov: no message naming the server: $(cat "$FAB_TMP/lose.out")"
 	echo "$prov: $(cat "$FAB_TMP/lose.out")"
 done
+
+# two servers, the second dies: the session fails, naming that one
+fab_start_server --size 64M
+first=$SERVER_ADDR
+fab_start_server --size 64M
+"$FAB_CONFORM" ofi "$first,$SERVER_ADDR" "lose=$SERVER_PID" \
+	>"$FAB_TMP/lose.out" 2>&1 || fail "two servers: $(cat "$FAB_TMP/lose.out")"
+grep -q "server $SERVER_ADDR: .*far memory on it is lost" "$FAB_TMP/lose.out" ||
+	fail "two servers: no message naming the lost one: $(cat "$FAB_TMP/lose.out")"
+SERVER_ADDR=$first
+fab_stats_zero
 exit 0
