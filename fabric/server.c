@@ -31,7 +31,9 @@
  *
  * OPTIONS
  *   --listen HOST:PORT  control address (default 127.0.0.1:7070). The
- *                       fabric endpoint binds to HOST on a free port.
+ *                       fabric endpoint binds to HOST on a second port the
+ *                       kernel picks (printed with --verbose): a firewall
+ *                       must let clients reach both.
  *   --size SIZE         pool size, K/M/G suffixes (default 1G); rounded down
  *                       to whole 2 MiB chunks.
  *   --provider NAME     libfabric provider: tcp (default, tcp;ofi_rxm), shm
@@ -67,8 +69,11 @@
  *   warning: such keys may be guessable. The shm provider copies memory
  *   through the kernel (cross-memory attach) without checking keys: it
  *   trusts every process of the same user and gives no isolation between
- *   them. Malformed control messages get an error reply and close that
- *   connection only.
+ *   them. A connection that has not sent HELLO (or a fork ticket) within
+ *   10 s is closed. Malformed control messages get an error reply and close
+ *   that connection only. Neither the token nor the data is encrypted: run the
+ *   server on a network you trust (or in a namespace of its own), and
+ *   keep the token file readable by its users only.
  *
  * EXIT STATUS
  *   0 after SIGTERM/SIGINT, 1 on a start-up error (the message says what to
@@ -1598,6 +1603,13 @@ int main(int argc, char **argv)
 		srv_log("provider %s has no wait descriptor: polling every "
 			"millisecond when idle",
 			S.info->fabric_attr->prov_name);
+	if (opt.verbose && (S.info->addr_format == FI_SOCKADDR_IN ||
+			    S.info->addr_format == FI_SOCKADDR_IN6)) {
+		char ep[96];
+		srv_log(
+		    "fabric endpoint on %s",
+		    fmp_format_sa((struct sockaddr *)S.addr, ep, sizeof(ep)));
+	}
 	if (opt.verbose)
 		srv_log("endpoint: mr_mode%s%s%s, %s, remote event counter %s",
 			S.virt_addr ? " virt_addr" : "",
