@@ -240,19 +240,11 @@ static void *mi_aligned(mi_heap_t *h, size_t n, size_t align)
 	return p;
 }
 
-static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
+/* The tail of every allocation from the region but malloc's fast path:
+ * errno on failure, counting, byte tracking. */
+static void *counted(void *p)
 {
-	void *p;
-
-	if (tls.runtime)
-		return heap_priv_alloc(n, align);
-	if (heap_attach()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	p = align ? mi_aligned(tls.heap, n, align)
-		  : mi_heap_malloc(tls.heap, n);
-	if (p == NULL) {
+	if (FM_UNLIKELY(p == NULL)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -260,6 +252,19 @@ static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
 	if (FM_UNLIKELY(track_bytes))
 		track_alloc(p);
 	return p;
+}
+
+static void *__attribute__((noinline)) malloc_slow(size_t n, size_t align)
+{
+
+	if (tls.runtime)
+		return heap_priv_alloc(n, align);
+	if (heap_attach()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return counted(align ? mi_aligned(tls.heap, n, align)
+			     : mi_heap_malloc(tls.heap, n));
 }
 
 /* Requests of HEAP_LARGE or more: mimalloc 2.0.9 returns these page
@@ -279,19 +284,10 @@ static void *malloc_large(mi_heap_t *h, size_t n)
 
 static void *__attribute__((noinline)) malloc_other(mi_heap_t *h, size_t n)
 {
-	void *p;
-
 	if (h == NULL)
 		return malloc_slow(n, n >= HEAP_LARGE ? HEAP_PAGE : 0);
-	p = n >= HEAP_LARGE ? malloc_large(h, n) : mi_heap_malloc(h, n);
-	if (FM_UNLIKELY(p == NULL)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	tls.ts->allocs++;
-	if (FM_UNLIKELY(track_bytes))
-		track_alloc(p);
-	return p;
+	return counted(n >= HEAP_LARGE ? malloc_large(h, n)
+				       : mi_heap_malloc(h, n));
 }
 
 void *heap_malloc(size_t n)
@@ -318,35 +314,18 @@ void *heap_zalloc(size_t n)
 			memset(p, 0, n);
 		return p;
 	}
-	p = mi_heap_zalloc(h, n);
-	if (FM_UNLIKELY(p == NULL)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	tls.ts->allocs++;
-	if (FM_UNLIKELY(track_bytes))
-		track_alloc(p);
-	return p;
+	return counted(mi_heap_zalloc(h, n));
 }
 
 void *heap_memalign(size_t align, size_t n)
 {
 	mi_heap_t *h = tls.heap;
-	void *p;
 
 	if (n >= HEAP_LARGE && align < HEAP_PAGE)
 		align = HEAP_PAGE;
 	if (FM_UNLIKELY(h == NULL))
 		return malloc_slow(n, align);
-	p = mi_aligned(h, n, align);
-	if (FM_UNLIKELY(p == NULL)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	tls.ts->allocs++;
-	if (FM_UNLIKELY(track_bytes))
-		track_alloc(p);
-	return p;
+	return counted(mi_aligned(h, n, align));
 }
 
 size_t heap_usable(const void *p)

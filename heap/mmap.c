@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "heap.h"
 #include "prim.h"
@@ -134,6 +136,7 @@ int heap_munmap(void *addr, size_t len)
 		uintptr_t hi =
 		    end < m->start + m->len ? end : m->start + m->len;
 		void *block;
+		size_t blen;
 
 		/* partial unmaps never overlap: the program cannot unmap
 		 * what it already unmapped without a bug of its own */
@@ -143,8 +146,12 @@ int heap_munmap(void *addr, size_t len)
 			continue;
 		}
 		block = (void *)m->start;
+		blen = m->len;
 		remove_at(i);
 		pthread_mutex_unlock(&maps_lock);
+		/* the program may have mprotect'ed parts (guard pages):
+		 * mimalloc must be able to write the block again */
+		syscall(SYS_mprotect, block, blen, PROT_READ | PROT_WRITE);
 		heap_free(block);
 		pthread_mutex_lock(&maps_lock);
 		i = find(a);
@@ -186,6 +193,11 @@ void *heap_mremap(void *old, size_t old_len, size_t new_len, int flags)
 	if (heap_usable(old) >= new_len) {
 		maps[i].len = maps[i].live = new_len;
 		pthread_mutex_unlock(&maps_lock);
+		/* the grown part must read as zeros, as fresh mapping does */
+		if (pager_discard((char *)old + old_len, new_len - old_len)) {
+			errno = ENOMEM;
+			return MAP_FAILED;
+		}
 		return old;
 	}
 	pthread_mutex_unlock(&maps_lock);

@@ -899,7 +899,7 @@ static void *pager_main(void *arg)
 
 int pager_init(size_t budget, const char *backend_spec)
 {
-	size_t slots_len, chunks_len;
+	size_t slots_len, chunks_len, free_len;
 	void *p;
 	int rc;
 
@@ -916,13 +916,18 @@ int pager_init(size_t budget, const char *backend_spec)
 	/* metadata outside the region, reserved but used only as touched */
 	slots_len =
 	    (pg.npages * sizeof(uint32_t) + HEAP_PAGE - 1) & ~(HEAP_PAGE - 1);
-	chunks_len = ((pg.npages / SLOTS_PER_CHUNK + 1) * sizeof(fab_chunk_t) +
-		      HEAP_PAGE - 1) &
-		     ~(HEAP_PAGE - 1);
+	/* Every fork freezes the chunks it shares, so chunks are allocated
+	 * anew over a process's life: the table covers every chunk a slot
+	 * index can name (slot_get stops there), not just the region. */
+	chunks_len = ((size_t)PG_HOT / SLOTS_PER_CHUNK) * sizeof(fab_chunk_t);
 	if ((rc = prim_reserve(slots_len, HEAP_PAGE, &p)))
 		goto fail;
 	pg.pt = p;
-	if ((rc = prim_reserve(slots_len, HEAP_PAGE, &p)))
+	/* free slots: at most those of pages and staging, plus a chunk */
+	free_len = (slots_len + (NSTAGE + SLOTS_PER_CHUNK) * sizeof(uint32_t) +
+		    HEAP_PAGE - 1) &
+		   ~(HEAP_PAGE - 1);
+	if ((rc = prim_reserve(free_len, HEAP_PAGE, &p)))
 		goto fail;
 	pg.slot_free = p;
 	if ((rc = prim_reserve(chunks_len, HEAP_PAGE, &p)))
@@ -984,27 +989,24 @@ bool pager_active(void)
 	return pg.active;
 }
 
-int pager_discard(void *addr, size_t len)
+/* Marks pages [first, last) never touched (they read as zeros next time):
+ * far copies dropped, transfers in flight voided, resident pages counted
+ * out unless @keep_resident. Locked. Returns the pages marked. */
+static size_t drop_pages(size_t first, size_t last, bool keep_resident)
 {
-	uintptr_t a = (uintptr_t)addr, end = a + len;
-	size_t first, last;
-	int rc;
+	size_t n = 0;
 
-	if (!pg.active)
-		return prim_discard(addr, len);
-	first = (a - (uintptr_t)pg.base) >> PG_SHIFT;
-	last = (end - (uintptr_t)pg.base + HEAP_PAGE - 1) >> PG_SHIFT;
-	FM_BUG_ON(a < (uintptr_t)pg.base || last > pg.npages);
-	/* under the lock: no fault may see a page dropped but not marked */
-	pthread_mutex_lock(&pg.lock);
 	for (size_t p = first; p < last && p < pg.top; p++) {
 		uint32_t e = pg.pt[p];
 		switch (PG_STATE(e)) {
 		case PG_RESIDENT:
+			if (keep_resident)
+				continue;
 			FM_BUG_ON(pg.resident == 0);
 			pg.resident--;
 			break;
 		case PG_WRITING:
+			/* its region page is gone (moved): zeros next time */
 			pg.stage_info[PG_IDX(e)].cancelled = true;
 			break;
 		case PG_REMOTE:
@@ -1018,10 +1020,42 @@ int pager_discard(void *addr, size_t len)
 		}
 		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
 		pg.st.discarded++;
+		n++;
 	}
+	return n;
+}
+
+int pager_discard(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len;
+	size_t first, last;
+	int rc;
+
+	if (!pg.active)
+		return prim_discard(addr, len);
+	first = (a - (uintptr_t)pg.base) >> PG_SHIFT;
+	last = (end - (uintptr_t)pg.base + HEAP_PAGE - 1) >> PG_SHIFT;
+	FM_BUG_ON(a < (uintptr_t)pg.base || last > pg.npages);
+	/* under the lock: no fault may see a page dropped but not marked */
+	pthread_mutex_lock(&pg.lock);
+	drop_pages(first, last, false);
 	rc = prim_discard(addr, len);
 	pthread_mutex_unlock(&pg.lock);
 	return rc;
+}
+
+size_t pager_forget(void *addr, size_t len)
+{
+	size_t first, last, n;
+
+	if (!pg.active)
+		return 0;
+	first = ((uintptr_t)addr - (uintptr_t)pg.base) >> PG_SHIFT;
+	last = ((uintptr_t)addr + len - (uintptr_t)pg.base) >> PG_SHIFT;
+	pthread_mutex_lock(&pg.lock);
+	n = drop_pages(first, last, true);
+	pthread_mutex_unlock(&pg.lock);
+	return n;
 }
 
 static void pager_kick(void)
@@ -1052,39 +1086,6 @@ static void pager_kick(void)
  * If no ticket can be made, the old way: everything is brought home
  * before fork and the child runs without a pager.
  */
-size_t pager_forget(void *addr, size_t len)
-{
-	size_t first, last, n = 0;
-
-	if (!pg.active)
-		return 0;
-	first = ((uintptr_t)addr - (uintptr_t)pg.base) >> PG_SHIFT;
-	last = ((uintptr_t)addr + len - (uintptr_t)pg.base) >> PG_SHIFT;
-	pthread_mutex_lock(&pg.lock);
-	for (size_t p = first; p < last && p < pg.top; p++) {
-		uint32_t e = pg.pt[p];
-		switch (PG_STATE(e)) {
-		case PG_WRITING:
-			/* its region page is gone (moved): zeros next time */
-			pg.stage_info[PG_IDX(e)].cancelled = true;
-			break;
-		case PG_REMOTE:
-			slot_put(PG_IDX(e));
-			break;
-		case PG_FETCHING:
-			pg.fetch_info[PG_IDX(e)].discard = true;
-			continue;
-		default:
-			continue; /* resident or never touched: kept */
-		}
-		pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
-		pg.st.discarded++;
-		n++;
-	}
-	pthread_mutex_unlock(&pg.lock);
-	return n;
-}
-
 void pager_fork_prepare(void)
 {
 	int rc;

@@ -271,6 +271,18 @@ void prim_fd_unhide(int fd)
 			__atomic_store_n(&hidden[i], -1, __ATOMIC_RELEASE);
 }
 
+int prim_fd_next_hidden(int from)
+{
+	int n = __atomic_load_n(&nhidden, __ATOMIC_ACQUIRE), best = -1;
+
+	for (int i = 0; i < n; i++) {
+		int fd = __atomic_load_n(&hidden[i], __ATOMIC_ACQUIRE);
+		if (fd >= from && (best < 0 || fd < best))
+			best = fd;
+	}
+	return best;
+}
+
 bool prim_fd_hidden(int fd)
 {
 	int n = __atomic_load_n(&nhidden, __ATOMIC_ACQUIRE);

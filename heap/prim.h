@@ -91,5 +91,7 @@ int prim_recv_fd(int sock);
 int prim_fd_hide(int fd);
 /* prim_fd_unhide - forgets @fd (the runtime is closing it). */
 void prim_fd_unhide(int fd);
+/* prim_fd_next_hidden - the lowest runtime descriptor >= @from, or -1. */
+int prim_fd_next_hidden(int from);
 /* prim_fd_hidden - is @fd one of the runtime's? */
 bool prim_fd_hidden(int fd);

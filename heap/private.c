@@ -201,6 +201,37 @@ size_t heap_priv_usable(const void *p)
 	return total - h.offset;
 }
 
+/* Returns a freed run to the list, which is kept in address order so that
+ * neighbours merge (random sizes would otherwise spread the runs over the
+ * reserve); a run that ends at the top goes back to the reserve. Locked. */
+static void run_put(struct priv_run *r, size_t pages)
+{
+	struct priv_run **pp = &priv_runs, *prev = NULL, *next;
+
+	while ((next = *pp) != NULL && next < r) {
+		prev = next;
+		pp = &next->next;
+	}
+	r->pages = pages;
+	r->next = next;
+	*pp = r;
+	if (next && (char *)r + r->pages * HEAP_PAGE == (char *)next) {
+		r->pages += next->pages;
+		r->next = next->next;
+	}
+	if (prev && (char *)prev + prev->pages * HEAP_PAGE == (char *)r) {
+		prev->pages += r->pages;
+		prev->next = r->next;
+		r = prev;
+	}
+	if ((char *)r + r->pages * HEAP_PAGE == priv_top && r->next == NULL) {
+		for (pp = &priv_runs; *pp != r; pp = &(*pp)->next)
+			;
+		*pp = NULL;
+		priv_top = (char *)r;
+	}
+}
+
 void heap_priv_free(void *p)
 {
 	struct priv_hdr h;
@@ -216,9 +247,7 @@ void heap_priv_free(void *p)
 		struct priv_run *r = (struct priv_run *)block;
 		prim_discard(block, (size_t)h.pages * HEAP_PAGE);
 		priv_lock();
-		r->pages = h.pages;
-		r->next = priv_runs;
-		priv_runs = r;
+		run_put(r, h.pages);
 		priv_bytes -= (size_t)h.pages * HEAP_PAGE;
 		priv_unlock();
 		return;

@@ -27,24 +27,28 @@ FM_EXPORT int close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
-/* Closes [lo, hi] except the runtime's descriptors, in sub-ranges. */
+/* Closes [lo, hi] except the runtime's descriptors, in sub-ranges around
+ * them (few, so this walks them, not every number up to hi). */
 static int close_range_around(unsigned lo, unsigned hi, int flags)
 {
 	unsigned from = lo;
-	int rc;
+	int rc, fd;
 
-	for (unsigned fd = lo; fd <= hi && fd < (unsigned)INT_MAX; fd++) {
-		if (!prim_fd_hidden((int)fd))
-			continue;
-		if (fd > from) {
-			rc = (int)syscall(SYS_close_range, from, fd - 1, flags);
+	while (from <= hi) {
+		fd =
+		    prim_fd_next_hidden((int)(from > INT_MAX ? INT_MAX : from));
+		if (fd < 0 || (unsigned)fd > hi)
+			break;
+		if ((unsigned)fd > from) {
+			rc = (int)syscall(SYS_close_range, from,
+					  (unsigned)fd - 1, flags);
 			if (rc)
 				return rc;
 			flags &= ~(int)CLOSE_RANGE_UNSHARE;
 		}
-		from = fd + 1;
-		if (fd > 65536)
-			break; /* hidden descriptors live below this */
+		from = (unsigned)fd + 1;
+		if (from == 0)
+			return 0; /* fd was ~0U */
 	}
 	if (from > hi)
 		return 0;
