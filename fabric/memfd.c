@@ -57,6 +57,7 @@ struct fab_backend {
 	struct memfd_reg *regs;
 	size_t nregs, regs_cap;
 	uint64_t *snap; /* references handed to the last fork ticket */
+	unsigned forks; /* memfd_forks when opened: else a parent's copy */
 };
 
 /* What the parent hands its child: pointers into the parent's memory,
@@ -70,6 +71,33 @@ struct memfd_ticket {
 };
 _Static_assert(sizeof(struct memfd_ticket) <= sizeof(struct fab_ticket),
 	       "ticket fits");
+
+/*
+ * A forked child holds a copy of its parent's session and shares the
+ * store: used from the child, the copy would act on the parent's
+ * references (closing it would free the parent's chunks). Each session
+ * remembers the fork generation it was opened in; every forked child
+ * bumps the generation, and a copy then only refuses (-ECHILD).
+ */
+static unsigned memfd_forks;
+static pthread_once_t memfd_forks_once = PTHREAD_ONCE_INIT;
+
+static void memfd_forks_child(void)
+{
+	memfd_forks++;
+}
+
+static void memfd_forks_init(void)
+{
+	pthread_atfork(NULL, NULL, memfd_forks_child);
+}
+
+/* memfd_stale - is @b a copy inherited from the parent? */
+static bool memfd_stale(const struct fab_backend *b)
+{
+	return FM_UNLIKELY(b->forks !=
+			   __atomic_load_n(&memfd_forks, __ATOMIC_RELAXED));
+}
 
 static uint32_t word_refs(uint64_t w)
 {
@@ -158,6 +186,8 @@ static int memfd_new(int fd, size_t nslots, struct fab_backend **out)
 		return -ENOMEM;
 	memset(b, 0, sizeof(*b));
 	b->magic = MEMFD_MAGIC;
+	pthread_once(&memfd_forks_once, memfd_forks_init);
+	b->forks = memfd_forks;
 	b->fd = fd;
 	b->nslots = nslots;
 	b->slots_len =
@@ -270,6 +300,8 @@ static int memfd_reg(struct fab_backend *b, void *base, size_t len)
 {
 	int ret;
 
+	if (memfd_stale(b))
+		return -ECHILD;
 	if (base == NULL || len == 0 || (uintptr_t)base + len < (uintptr_t)base)
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
@@ -282,6 +314,8 @@ static int memfd_chunk_alloc(struct fab_backend *b, fab_chunk_t *out)
 {
 	int ret = -ENOSPC;
 
+	if (memfd_stale(b))
+		return -ECHILD;
 	pthread_mutex_lock(&b->lock);
 	for (size_t n = 0; n < b->nslots; n++) {
 		size_t i = (b->hint + n) % b->nslots;
@@ -316,6 +350,8 @@ static int memfd_chunk_put(struct fab_backend *b, fab_chunk_t c)
 {
 	size_t i;
 
+	if (memfd_stale(b))
+		return -ECHILD;
 	pthread_mutex_lock(&b->lock);
 	if (!memfd_owned(b, c, &i)) {
 		pthread_mutex_unlock(&b->lock);
@@ -358,6 +394,8 @@ static int memfd_xfer(struct fab_backend *b, fab_chunk_t c, size_t off,
 	size_t i, done = 0;
 	int ret = 0;
 
+	if (memfd_stale(b))
+		return -ECHILD;
 	if (len == 0 || off > FAB_CHUNK || len > FAB_CHUNK - off)
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
@@ -414,6 +452,8 @@ static int memfd_poll(struct fab_backend *b, struct fab_completion *out,
 {
 	int n = 0;
 
+	if (memfd_stale(b))
+		return -ECHILD;
 	pthread_mutex_lock(&b->lock);
 	while (n < max && b->ring_n > 0) {
 		out[n++] = b->ring[b->ring_head];
@@ -448,8 +488,11 @@ static int memfd_fork_prepare(struct fab_backend *b, struct fab_ticket *t)
 {
 	struct memfd_ticket mt = {MEMFD_TICKET_MAGIC, (uint32_t)getpid(), b,
 				  NULL, b->nslots};
-	uint64_t *snap = heap_priv_alloc(b->bitwords * sizeof(uint64_t), 16);
+	uint64_t *snap;
 
+	if (memfd_stale(b))
+		return -ECHILD;
+	snap = heap_priv_alloc(b->bitwords * sizeof(uint64_t), 16);
 	if (snap == NULL)
 		return -ENOMEM;
 	pthread_mutex_lock(&b->lock);
@@ -511,6 +554,8 @@ static void memfd_fork_cancel(struct fab_backend *b, const struct fab_ticket *t)
 {
 	struct memfd_ticket mt;
 
+	if (memfd_stale(b))
+		return;
 	memcpy(&mt, t->bytes, sizeof(mt));
 	pthread_mutex_lock(&b->lock);
 	if (mt.magic != MEMFD_TICKET_MAGIC || mt.parent != b ||
@@ -530,11 +575,14 @@ static void memfd_close(struct fab_backend *b)
 {
 	if (b == NULL)
 		return;
-	snap_unref(b, b->bits);
+	/* a parent's copy: the references are the parent's to drop */
+	if (!memfd_stale(b))
+		snap_unref(b, b->bits);
 	munmap(b->slots, b->slots_len);
 	prim_fd_unhide(b->fd);
 	close(b->fd);
-	pthread_mutex_destroy(&b->lock);
+	if (!memfd_stale(b))
+		pthread_mutex_destroy(&b->lock);
 	heap_priv_free(b->snap);
 	heap_priv_free(b->ring);
 	heap_priv_free(b->regs);

@@ -50,6 +50,7 @@
 #include "fabric/fab.h"
 #include "fabric/proto.h"
 #include "heap/heap.h"
+#include "heap/prim.h"
 
 #define FAB_OFI_MAX_SERVERS 8
 #define OFI_FI_VERSION	    FI_VERSION(1, 17)
@@ -130,7 +131,8 @@ struct fab_backend {
 	/* completions taken from the CQ while waiting for room to post */
 	struct fab_completion *ring;
 	size_t ring_cap, ring_head, ring_n;
-	int dead; /* 0, or the error every call returns from now on */
+	unsigned forks; /* ofi_forks when opened: else a parent's copy */
+	int dead;	/* 0, or the error every call returns from now on */
 	unsigned empty_polls;
 	uint64_t progress_ns; /* last completion, or first post after idle */
 };
@@ -198,6 +200,33 @@ static void lib_load(void)
 static const char *ofi_strerror(int err)
 {
 	return lib.strerror ? lib.strerror(err) : strerror(err);
+}
+
+/*
+ * A forked child holds a copy of its parent's session: the parent's
+ * endpoint, connections and references. Used from the child it would
+ * act for the parent (close would end the parent's session), so each
+ * session remembers the fork generation it was opened in, and every
+ * forked child bumps the generation.
+ */
+static unsigned ofi_forks;
+static pthread_once_t ofi_forks_once = PTHREAD_ONCE_INIT;
+
+static void ofi_forks_child(void)
+{
+	ofi_forks++;
+}
+
+static void ofi_forks_init(void)
+{
+	pthread_atfork(NULL, NULL, ofi_forks_child);
+}
+
+/* ofi_stale - is @b a copy inherited from the parent? */
+static bool ofi_stale(const struct fab_backend *b)
+{
+	return FM_UNLIKELY(b->forks !=
+			   __atomic_load_n(&ofi_forks, __ATOMIC_RELAXED));
 }
 
 static int ofi_err(int fi_ret)
@@ -667,7 +696,8 @@ static int ctl_connect(struct ofi_server *sv)
 	/* a hung server is a lost server, not a hung program */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	sv->fd = fd;
+	/* a program closing every descriptor must not end our session */
+	sv->fd = prim_fd_hide(fd);
 	return 0;
 }
 
@@ -770,6 +800,8 @@ static struct fab_backend *ofi_new(void)
 	memset(b, 0, sizeof(*b));
 	b->magic = OFI_MAGIC;
 	b->next_key = 1;
+	pthread_once(&ofi_forks_once, ofi_forks_init);
+	b->forks = ofi_forks;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_mutex_init(&b->ctl_lock, NULL);
 	for (int s = 0; s < FAB_OFI_MAX_SERVERS; s++)
@@ -780,11 +812,16 @@ static struct fab_backend *ofi_new(void)
 static void ofi_free(struct fab_backend *b)
 {
 	for (int s = 0; s < b->nservers; s++) {
-		if (b->srv[s].fd >= 0)
+		if (b->srv[s].fd >= 0) {
+			prim_fd_unhide(b->srv[s].fd);
 			close(b->srv[s].fd);
+		}
 		heap_priv_free(b->srv[s].tab);
 	}
-	ofi_fabric_close(b);
+	/* a parent's copy: its libfabric objects are the parent's, and
+	 * closing them could shut down connections the parent uses */
+	if (!ofi_stale(b))
+		ofi_fabric_close(b);
 	while (b->slabs) {
 		struct ofi_slab *sl = b->slabs;
 		b->slabs = sl->next;
@@ -792,8 +829,10 @@ static void ofi_free(struct fab_backend *b)
 	}
 	heap_priv_free(b->regs);
 	heap_priv_free(b->ring);
-	pthread_mutex_destroy(&b->lock);
-	pthread_mutex_destroy(&b->ctl_lock);
+	if (!ofi_stale(b)) {
+		pthread_mutex_destroy(&b->lock);
+		pthread_mutex_destroy(&b->ctl_lock);
+	}
 	b->magic = 0;
 	heap_priv_free(b);
 }
@@ -883,6 +922,8 @@ static int ofi_reg(struct fab_backend *b, void *base, size_t len)
 {
 	int ret;
 
+	if (ofi_stale(b))
+		return -ECHILD;
 	if (base == NULL || len == 0 || (uintptr_t)base + len < (uintptr_t)base)
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
@@ -939,6 +980,8 @@ static int ofi_chunk_alloc(struct fab_backend *b, fab_chunk_t *out)
 	struct fmp_chunk_rep rep;
 	int ret = ENOSPC;
 
+	if (ofi_stale(b))
+		return -ECHILD;
 	pthread_mutex_lock(&b->ctl_lock);
 	for (int k = 0; k < b->nservers; k++) {
 		int s = (int)((b->next + (unsigned)k) % (unsigned)b->nservers);
@@ -983,6 +1026,8 @@ static int ofi_chunk_put(struct fab_backend *b, fab_chunk_t c)
 	struct ofi_chunk *e;
 	int s, ret;
 
+	if (ofi_stale(b))
+		return -ECHILD;
 	pthread_mutex_lock(&b->ctl_lock);
 	pthread_mutex_lock(&b->lock);
 	if (b->dead) {
@@ -1048,6 +1093,8 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 	ssize_t ret;
 	int s;
 
+	if (ofi_stale(b))
+		return -ECHILD;
 	if (len == 0 || off > FAB_CHUNK || len > FAB_CHUNK - off)
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
@@ -1130,6 +1177,8 @@ static int ofi_poll(struct fab_backend *b, struct fab_completion *out, int max)
 {
 	int n = 0;
 
+	if (ofi_stale(b))
+		return -ECHILD;
 	if (max <= 0)
 		return 0;
 	pthread_mutex_lock(&b->lock);
@@ -1171,6 +1220,8 @@ static int ofi_fork_prepare(struct fab_backend *b, struct fab_ticket *t)
 	struct ofi_ticket ot;
 	int ret = 0;
 
+	if (ofi_stale(b))
+		return -ECHILD;
 	memset(&ot, 0, sizeof(ot));
 	ot.magic = OFI_TICKET_MAGIC;
 	ot.pid = (uint32_t)getpid();
@@ -1199,6 +1250,8 @@ static void ofi_fork_cancel(struct fab_backend *b, const struct fab_ticket *t)
 {
 	struct ofi_ticket ot;
 
+	if (ofi_stale(b))
+		return;
 	memcpy(&ot, t->bytes, sizeof(ot));
 	if (ot.magic != OFI_TICKET_MAGIC || ot.parent != b ||
 	    ot.nservers != (uint32_t)b->nservers)
@@ -1250,6 +1303,7 @@ static int ofi_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 	if ((uint32_t)getpid() != ot.pid)
 		for (int s = 0; s < p->nservers; s++)
 			if (p->srv[s].fd >= 0) {
+				prim_fd_unhide(p->srv[s].fd);
 				close(p->srv[s].fd);
 				p->srv[s].fd = -1;
 			}
@@ -1299,6 +1353,12 @@ static void ofi_close(struct fab_backend *b)
 {
 	if (b == NULL)
 		return;
+	if (ofi_stale(b)) {
+		/* in a child: forget the parent's session, do not end it (its
+		 * locks may have been held at fork: not taken) */
+		ofi_free(b);
+		return;
+	}
 	pthread_mutex_lock(&b->ctl_lock);
 	for (int s = 0; s < b->nservers; s++)
 		if (!b->dead && b->srv[s].fd >= 0)

@@ -6,7 +6,7 @@
  *   fab_conform memfd SIZE|"" [TEST...]
  *   fab_conform ofi HOST:PORT[,HOST:PORT] [TEST...]   (FARMEM_TOKEN set)
  *
- * TEST: basic errors zero fork cancel threads two enospc[=N] lose=PID;
+ * TEST: basic errors zero fork stale cancel threads two enospc[=N] lose=PID;
  * default all but enospc, which needs a pool of its own (=N: exactly N
  * chunks fit), and lose, which kills the server (PID).
  */
@@ -340,6 +340,47 @@ static void t_fork(void)
 	munmap(buf, N * FAB_CHUNK);
 }
 
+/* A child that did not fork_open holds a copy of the parent's session:
+ * every call on it fails with -ECHILD, and closing it leaves the parent's
+ * session and data alone. */
+static void t_stale(void)
+{
+	struct fab_backend *b = open_backend();
+	enum { N = 3 };
+	char *buf = ft_area(N * FAB_CHUNK);
+	struct fab_completion c[4];
+	struct fab_ticket t;
+	fab_chunk_t ch[N], x;
+	int status;
+	pid_t pid;
+
+	FT_RET(ops->reg(b, buf, N * FAB_CHUNK), 0);
+	for (int i = 0; i < N; i++)
+		FT_RET(ops->chunk_alloc(b, &ch[i]), 0);
+	write_chunks(b, buf, ch, N, 77);
+	pid = fork();
+	FT_CHECK(pid >= 0);
+	if (pid == 0) {
+		FT_RET(ops->read(b, ch[0], 0, buf, 4096, NULL), -ECHILD);
+		FT_RET(ops->write(b, ch[0], 0, buf, 4096, NULL), -ECHILD);
+		FT_RET(ops->poll(b, c, 4), -ECHILD);
+		FT_RET(ops->chunk_alloc(b, &x), -ECHILD);
+		FT_RET(ops->chunk_put(b, ch[1]), -ECHILD);
+		FT_RET(ops->fork_prepare(b, &t), -ECHILD);
+		FT_RET(ops->reg(b, buf, 4096), -ECHILD);
+		ops->close(b);
+		_exit(0);
+	}
+	FT_CHECK(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		FT_FAIL("child failed (status 0x%x)", status);
+	verify_chunks(b, buf, ch, N, 77);
+	FT_RET(ops->chunk_alloc(b, &x), 0);
+	FT_RET(ops->chunk_put(b, x), 0);
+	ops->close(b);
+	munmap(buf, N * FAB_CHUNK);
+}
+
 static void t_cancel(void)
 {
 	struct fab_backend *b = open_backend();
@@ -537,10 +578,10 @@ static void t_lose(pid_t server)
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = {"basic",  "errors",  "zero", "fork",
-					  "cancel", "threads", "two"};
+	static const char *const all[] = {"basic", "errors", "zero",	"fork",
+					  "stale", "cancel", "threads", "two"};
 	const char *const *tests = all;
-	int ntests = 7;
+	int ntests = 8;
 
 	if (argc < 3) {
 		fprintf(stderr,
@@ -569,6 +610,8 @@ int main(int argc, char **argv)
 			t_zero();
 		else if (!strcmp(t, "fork"))
 			t_fork();
+		else if (!strcmp(t, "stale"))
+			t_stale();
 		else if (!strcmp(t, "cancel"))
 			t_cancel();
 		else if (!strcmp(t, "threads"))
