@@ -28,7 +28,9 @@
  * Fork: between fork_prepare and fork the caller allocates no chunk and
  * prepares no other ticket on the session. fork_open carries the parent's
  * reg() areas over (same addresses in the child); registering them again
- * is harmless.
+ * is harmless. In the child, the copy of the parent's session refuses
+ * every call (-ECHILD); closing it frees the copy and leaves the parent's
+ * session alone.
  */
 #ifndef FARMEM_FAB_H
 #define FARMEM_FAB_H
