@@ -13,6 +13,14 @@
  * with the next version. At the end every object is checked against the
  * version the benchmark holds for it: exit 1 on a mismatch.
  *
+ * With --threads N the timed part (and the warm-up) runs on N threads at
+ * once, all on the same objects; thread t only rewrites keys k with
+ * k % N == t (the key picked is moved to the nearest such key), so that
+ * every object's last version is known without locks. --values chooses
+ * what the words after the key and version hold: "seq" (the default, an
+ * arithmetic sequence), "random" (incompressible) or "compressible" (one
+ * random word in four, the rest a constant: lz4/lzo shrink it ~3x).
+ *
  * Prints one line of key=value pairs: see usage().
  */
 #include "config.h"
@@ -21,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +49,12 @@ static struct {
 	double duration; /* seconds of the timed part (when ops is 0) */
 	double warmup;	 /* untimed seconds of operations before */
 	uint64_t seed;
-} cfg = {2L << 20, 256, 0, 0.99, 10, 0, 2.0, 0.5, 0x243f6a8885a308d3ULL};
+	int threads; /* threads of the timed part */
+	int values;  /* VAL_* */
+} cfg = {2L << 20, 256, 0, 0.99, 10, 0, 2.0, 0.5, 0x243f6a8885a308d3ULL, 1, 0};
+
+enum { VAL_SEQ, VAL_RANDOM, VAL_COMPRESSIBLE };
+static const char *const val_names[] = {"seq", "random", "compressible"};
 
 /* xorshift64*: deterministic, a few cycles a number */
 static inline uint64_t rnd(uint64_t *s)
@@ -145,8 +159,23 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
+/* Word @i (>= 2) of a value seeded with @x, per --values. */
+static inline uint64_t value_word(uint64_t x, long i)
+{
+	uint64_t seq = x + (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+
+	switch (cfg.values) {
+	case VAL_RANDOM:
+		return mix64(seq);
+	case VAL_COMPRESSIBLE:
+		return i % 4 == 0 ? mix64(seq) : 0x2020202020202020ULL;
+	default:
+		return seq;
+	}
+}
+
 /* The value of key @k at version @v: word 0 the key, word 1 the version,
- * then a sequence seeded from both. */
+ * then words seeded from both. */
 static inline void fill(uint64_t *w, long k, uint32_t v, long words)
 {
 	uint64_t x = mix64(((uint64_t)k << 20) ^ v);
@@ -154,7 +183,7 @@ static inline void fill(uint64_t *w, long k, uint32_t v, long words)
 	w[0] = (uint64_t)k;
 	w[1] = v;
 	for (long i = 2; i < words; i++)
-		w[i] = x + (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+		w[i] = value_word(x, i);
 }
 
 static inline int matches(const uint64_t *w, long k, uint32_t v, long words)
@@ -164,7 +193,7 @@ static inline int matches(const uint64_t *w, long k, uint32_t v, long words)
 	if (w[0] != (uint64_t)k || w[1] != v)
 		return 0;
 	for (long i = 2; i < words; i++)
-		if (w[i] != x + (uint64_t)i * 0x9e3779b97f4a7c15ULL)
+		if (w[i] != value_word(x, i))
 			return 0;
 	return 1;
 }
@@ -179,9 +208,17 @@ static inline long pick(uint64_t *st)
 	return (long)below(rnd(st), (uint64_t)cfg.n);
 }
 
-/* Operations until @limit operations or @secs seconds; returns the count. */
+/* @k moved to the nearest key that thread @t of @nt owns (k % nt == t). */
+static inline long own_key(long k, int t, int nt)
+{
+	k = k - k % nt + t;
+	return k < cfg.n ? k : k - nt;
+}
+
+/* Operations until @limit operations or @secs seconds, as thread @t of
+ * @nt; returns the count. */
 static long run_ops(uint64_t *st, long limit, double secs, uint64_t *sum,
-		    long *updates)
+		    long *updates, int t, int nt)
 {
 	long words = cfg.size / 8, i;
 	uint64_t acc = 0;
@@ -197,6 +234,9 @@ static long run_ops(uint64_t *st, long limit, double secs, uint64_t *sum,
 				break;
 		}
 		long k = pick(st);
+
+		if (nt > 1)
+			k = own_key(k, t, nt);
 		uint64_t *w = obj[k];
 
 		if (below(rnd(st), 100) < (uint64_t)cfg.update_pct) {
@@ -209,6 +249,31 @@ static long run_ops(uint64_t *st, long limit, double secs, uint64_t *sum,
 	}
 	*sum += acc;
 	return i;
+}
+
+/* One thread of a --threads run: warm-up, wait for the others, timed
+ * part. */
+struct worker {
+	pthread_t tid;
+	int t;
+	uint64_t st, sum;
+	long done, updates, wupd;
+};
+
+static pthread_barrier_t start_line;
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (cfg.warmup > 0)
+		run_ops(&w->st, 0, cfg.warmup, &w->sum, &w->wupd, w->t,
+			cfg.threads);
+	pthread_barrier_wait(&start_line); /* main reads the clocks */
+	pthread_barrier_wait(&start_line);
+	w->done = run_ops(&w->st, cfg.ops, cfg.duration, &w->sum, &w->updates,
+			  w->t, cfg.threads);
+	return NULL;
 }
 
 static const char *allocator_name(void)
@@ -252,8 +317,13 @@ static void usage(FILE *f)
 		"  -w, --warmup=S       untimed seconds of operations first "
 		"(default 0.5)\n"
 		"  -S, --seed=N         PRNG seed\n"
+		"  -t, --threads=N      threads in the timed part (default 1;"
+		" --ops per thread)\n"
+		"  -v, --values=seq|random|compressible  object contents "
+		"(default seq)\n"
 		"Prints one line: bench-kv alloc= dist= theta= n= size= "
-		"updates_pct= ops= updates=\nsecs= ops_per_sec= cpu_user= "
+		"updates_pct= threads= values= ops= updates=\nsecs= "
+		"ops_per_sec= cpu_user= "
 		"cpu_sys= fill_secs= maxrss_kb= check=\ncpu_* are the whole "
 		"process's (farmem's threads included) in the timed part;\n"
 		"maxrss_kb is the process's peak. Exit 1 if an object does not "
@@ -286,12 +356,14 @@ static void parse_args(int argc, char **argv)
 	    {"duration", required_argument, NULL, 'd'},
 	    {"warmup", required_argument, NULL, 'w'},
 	    {"seed", required_argument, NULL, 'S'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"values", required_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:s:D:z:u:o:d:w:S:h", longopts,
+	while ((c = getopt_long(argc, argv, "n:s:D:z:u:o:d:w:S:t:v:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -329,6 +401,19 @@ static void parse_args(int argc, char **argv)
 		case 'S':
 			cfg.seed = (uint64_t)parse_num(optarg, "seed", 0);
 			break;
+		case 't':
+			cfg.threads = (int)parse_num(optarg, "thread count", 0);
+			break;
+		case 'v':
+			for (cfg.values = 2; cfg.values >= 0; cfg.values--)
+				if (strcmp(optarg, val_names[cfg.values]) == 0)
+					break;
+			if (cfg.values < 0) {
+				fprintf(stderr, "bench-kv: bad values '%s'\n",
+					optarg);
+				exit(2);
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -338,11 +423,12 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	if (optind != argc || cfg.size < 16 || cfg.size % 8 ||
-	    cfg.update_pct > 100) {
+	    cfg.update_pct > 100 || cfg.threads > 1024 || cfg.threads > cfg.n) {
 		fprintf(stderr, "bench-kv: %s\n",
 			optind != argc ? "unexpected argument"
 				       : "size must be a multiple of 8, >= 16; "
-					 "updates <= 100");
+					 "updates <= 100; threads <= 1024 and "
+					 "<= objects");
 		exit(2);
 	}
 }
@@ -381,14 +467,50 @@ int main(int argc, char **argv)
 		fill(obj[k], k, 0, words);
 	}
 	fill_secs = now_s() - t0;
-	if (cfg.warmup > 0)
-		run_ops(&st, 0, cfg.warmup, &sum, &wupd);
+	if (cfg.threads == 1) {
+		if (cfg.warmup > 0)
+			run_ops(&st, 0, cfg.warmup, &sum, &wupd, 0, 1);
+		getrusage(RUSAGE_SELF, &r0);
+		t0 = now_s();
+		done =
+		    run_ops(&st, cfg.ops, cfg.duration, &sum, &updates, 0, 1);
+		t1 = now_s();
+		getrusage(RUSAGE_SELF, &r1);
+	} else {
+		struct worker *ws = calloc((size_t)cfg.threads, sizeof(*ws));
 
-	getrusage(RUSAGE_SELF, &r0);
-	t0 = now_s();
-	done = run_ops(&st, cfg.ops, cfg.duration, &sum, &updates);
-	t1 = now_s();
-	getrusage(RUSAGE_SELF, &r1);
+		if (ws == NULL ||
+		    pthread_barrier_init(&start_line, NULL,
+					 (unsigned)cfg.threads + 1)) {
+			fprintf(stderr, "bench-kv: out of memory\n");
+			return 1;
+		}
+		for (int t = 0; t < cfg.threads; t++) {
+			ws[t].t = t;
+			ws[t].st = mix64(st + (uint64_t)t) | 1;
+			if (pthread_create(&ws[t].tid, NULL, worker_main,
+					   &ws[t])) {
+				fprintf(stderr, "bench-kv: pthread_create "
+						"failed\n");
+				return 1;
+			}
+		}
+		pthread_barrier_wait(&start_line);
+		getrusage(RUSAGE_SELF, &r0);
+		t0 = now_s();
+		pthread_barrier_wait(&start_line);
+		done = 0;
+		for (int t = 0; t < cfg.threads; t++) {
+			pthread_join(ws[t].tid, NULL);
+			done += ws[t].done;
+			updates += ws[t].updates;
+			sum += ws[t].sum;
+		}
+		t1 = now_s();
+		getrusage(RUSAGE_SELF, &r1);
+		pthread_barrier_destroy(&start_line);
+		free(ws);
+	}
 
 	for (long k = 0; k < cfg.n; k++) {
 		if (!matches(obj[k], k, ver[k], words)) {
@@ -404,12 +526,14 @@ int main(int argc, char **argv)
 	free(ver);
 	getrusage(RUSAGE_SELF, &end);
 	printf("bench-kv alloc=%s dist=%s theta=%.2f n=%ld size=%ld "
-	       "updates_pct=%d ops=%ld updates=%ld secs=%.6f ops_per_sec=%.0f "
+	       "updates_pct=%d threads=%d values=%s ops=%ld updates=%ld "
+	       "secs=%.6f ops_per_sec=%.0f "
 	       "cpu_user=%.3f cpu_sys=%.3f fill_secs=%.3f maxrss_kb=%ld "
 	       "bad=%ld check=%llx\n",
 	       allocator_name(), cfg.zipf ? "zipf" : "uniform",
 	       cfg.zipf ? cfg.theta : 0.0, cfg.n, cfg.size, cfg.update_pct,
-	       done, updates, t1 - t0, t1 > t0 ? (double)done / (t1 - t0) : 0.0,
+	       cfg.threads, val_names[cfg.values], done, updates, t1 - t0,
+	       t1 > t0 ? (double)done / (t1 - t0) : 0.0,
 	       tv(&r1.ru_utime) - tv(&r0.ru_utime),
 	       tv(&r1.ru_stime) - tv(&r0.ru_stime), fill_secs, end.ru_maxrss,
 	       bad, (unsigned long long)sum);
