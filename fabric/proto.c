@@ -252,3 +252,31 @@ int fmp_random(void *buf, size_t len)
 	}
 	return 0;
 }
+
+int fmp_shm_name(char role, char *buf, size_t len)
+{
+	uint64_t r;
+	int ret = fmp_random(&r, sizeof(r));
+
+	if (ret)
+		return ret;
+	if ((size_t)snprintf(buf, len, FMP_SHM_PREFIX "%c-%ld-%016llx", role,
+			     (long)getpid(), (unsigned long long)r) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+bool fmp_shm_is_client_name(const uint8_t *addr, size_t len)
+{
+	static const char pre[] = FMP_SHM_PREFIX "c-";
+	size_t n = strnlen((const char *)addr, len);
+
+	if (n == len || n >= FMP_SHM_NAME_MAX || n < sizeof(pre) ||
+	    memcmp(addr, pre, sizeof(pre) - 1) != 0)
+		return false;
+	for (size_t i = sizeof(pre) - 1; i < n; i++)
+		if (!((addr[i] >= '0' && addr[i] <= '9') ||
+		      (addr[i] >= 'a' && addr[i] <= 'f') || addr[i] == '-'))
+			return false;
+	return true;
+}

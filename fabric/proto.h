@@ -53,6 +53,7 @@
 #ifndef FARMEM_FABRIC_PROTO_H
 #define FARMEM_FABRIC_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -232,5 +233,23 @@ int fmp_call(int fd, unsigned type, const void *req, size_t req_len, void *rep,
 
 /* fmp_random - @len bytes from getrandom(2). Returns 0 or -errno. */
 int fmp_random(void *buf, size_t len);
+
+/*
+ * shm endpoint names. Left to itself, libfabric's shm provider names an
+ * endpoint's file in /dev/shm after the process id, and only fi_close
+ * removes it: a process that exits without closing leaves it behind (a
+ * few MiB of RAM), and a later process with the same id cannot open an
+ * endpoint at all (EBUSY). So we name endpoints ourselves, uniquely:
+ * FMP_SHM_PREFIX, a role ('c' client, 's' server), the pid and 64 random
+ * bits; and the server removes a client's file when its session ends.
+ */
+#define FMP_SHM_PREFIX	 "farmem-"
+#define FMP_SHM_NAME_MAX 48
+/* fmp_shm_name - a fresh name for role @role into @buf. Returns 0 or
+ * -errno. */
+int fmp_shm_name(char role, char *buf, size_t len);
+/* fmp_shm_is_client_name - is the address @addr (@len bytes, as a HELLO
+ * carries it) a client name fmp_shm_name made? Safe to shm_unlink then. */
+bool fmp_shm_is_client_name(const uint8_t *addr, size_t len);
 
 #endif

@@ -11,7 +11,7 @@
  * SYNOPSIS
  *   farmem-server [--listen HOST:PORT] [--size SIZE] [--provider NAME]
  *                 [--token-file FILE] [--max-clients N] [--spin-us N]
- *                 [--ticket-timeout SEC] [--verbose]
+ *                 [--ticket-timeout SEC] [--verbose] [--quiet]
  *
  * DESCRIPTION
  *   farmem-server reserves a pool of SIZE bytes (address space only; memory
@@ -43,8 +43,11 @@
  *   --spin-us N         keep polling the fabric this long after the last
  *                       activity before sleeping (default 1000).
  *   --ticket-timeout S  a fork ticket not opened within S seconds is
- *                       dropped with its references (default 60).
+ *                       dropped with its references (default 15; a child
+ *                       opens its session as soon as it starts).
  *   -v, --verbose       log every session opened and closed.
+ *   -q, --quiet         no notices (shm's lack of isolation, polling),
+ *                       errors only; farmem-run starts its server so.
  *
  * ENVIRONMENT
  *   FARMEM_TOKEN        the shared secret clients must present, unless
@@ -59,6 +62,11 @@
  * SIGNALS
  *   SIGTERM, SIGINT     close every session and exit 0.
  *   SIGUSR1             write statistics and the session list to stderr.
+ *   SIGUSR2             exit 0 as soon as no client session (and no fork
+ *                       ticket) is left: now if none is. farmem-run sends
+ *                       it to the server it started once its program has
+ *                       ended, so that daemons the program left behind
+ *                       keep their memory until they exit.
  *
  * SECURITY
  *   Every client must present the token. Every chunk is registered on its
@@ -77,7 +85,8 @@
  *
  * EXIT STATUS
  *   0 after SIGTERM/SIGINT, 1 on a start-up error (the message says what to
- *   do), 2 on a usage error.
+ *   do), 2 on a usage error, 3 when stuck for 10 s inside libfabric (with
+ *   shm: a client killed while holding a lock in shared memory).
  * -------------------------------------------------------------------------
  */
 #include "config.h"
@@ -86,6 +95,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -97,6 +107,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -113,11 +124,14 @@
 #include "fabric/proto.h"
 #include "preload/pre.h"
 
-#define SRV_FI_VERSION		FI_VERSION(1, 17)
-#define SRV_GEN_MASK		0xffffffu
-#define SRV_AUTH_TIMEOUT_MS	10000 /* to send HELLO or FORK_OPEN */
-#define SRV_DRAIN_MS		1000  /* after an error reply, before close */
-#define SRV_TICKETS_PER_SESSION 16
+#define SRV_FI_VERSION	    FI_VERSION(1, 17)
+#define SRV_GEN_MASK	    0xffffffu
+#define SRV_AUTH_TIMEOUT_MS 10000 /* to send HELLO or FORK_OPEN */
+#define SRV_DRAIN_MS	    1000  /* after an error reply, before close */
+/* a fork loop whose children exit at once leaves a ticket per fork until
+ * it expires (--ticket-timeout): room for many */
+#define SRV_TICKETS_PER_SESSION 4096
+#define SRV_TICKETS_PER_CLIENT	16
 #define SRV_OUT_MAX		4096
 
 /* ---- options and logging --------------------------------------------- */
@@ -131,7 +145,16 @@ static struct {
 	unsigned spin_us;
 	unsigned ticket_timeout;
 	bool verbose;
-} opt = {"127.0.0.1:7070", (size_t)1 << 30, "tcp", NULL, 1024, 1000, 60, false};
+	bool quiet; /* errors only */
+} opt = {"127.0.0.1:7070",
+	 (size_t)1 << 30,
+	 "tcp",
+	 NULL,
+	 1024,
+	 1000,
+	 15,
+	 false,
+	 false};
 
 static void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void srv_log(const char *fmt, ...)
@@ -215,6 +238,7 @@ struct session {
 	uint64_t creator; /* tickets: the session that prepared it */
 	uint64_t expires; /* tickets: now_ms() deadline */
 	char peer[64];
+	char shm[FMP_SHM_NAME_MAX]; /* the client's shm file, or "" */
 	struct session *prev, *next;
 };
 
@@ -263,6 +287,7 @@ static struct {
 	size_t nconns;
 	uint64_t proto_errors, refused;
 	bool stop;
+	bool drain; /* SIGUSR2: stop once idle */
 } S = {.cq_fd = -1, .lfd = -1, .sfd = -1, .epfd = -1};
 
 /* epoll tags for the descriptors that are not connections */
@@ -452,6 +477,9 @@ static void session_end(struct session *s, const char *why)
 	if (opt.verbose)
 		srv_log("session %016" PRIx64 " (%s) %s: %zu chunks released",
 			s->id, s->peer, why, s->nchunks);
+	/* a client that died left its endpoint's file (fmp_shm_name) */
+	if (s->shm[0])
+		shm_unlink(s->shm);
 	list_del(&S.sessions, s);
 	S.nsessions--;
 	session_free(s);
@@ -599,6 +627,15 @@ static void session_reply(struct conn *c, unsigned type)
 		conn_fail(c, FMP_ERROR, ENOBUFS, "does not read its replies");
 }
 
+/* With shm, remembers the client's endpoint file, to remove at the end. */
+static void session_note_shm(struct session *s, const uint8_t *addr, size_t len)
+{
+	s->shm[0] = '\0';
+	if (strcmp(S.info->fabric_attr->prov_name, "shm") == 0 &&
+	    fmp_shm_is_client_name(addr, len))
+		snprintf(s->shm, sizeof(s->shm), "%s", (const char *)addr);
+}
+
 static void do_hello(struct conn *c, const struct fmp_hello_req *req)
 {
 	struct session *s;
@@ -621,6 +658,7 @@ static void do_hello(struct conn *c, const struct fmp_hello_req *req)
 		return;
 	}
 	snprintf(s->peer, sizeof(s->peer), "%s", c->peer);
+	session_note_shm(s, req->addr, req->addr_len);
 	s->conn = c;
 	c->sess = s;
 	list_add(&S.sessions, s);
@@ -650,6 +688,7 @@ static void do_fork_open(struct conn *c, const struct fmp_fork_open_req *req)
 	list_del(&S.tickets, t);
 	S.ntickets--;
 	snprintf(t->peer, sizeof(t->peer), "%s", c->peer);
+	session_note_shm(t, req->addr, req->addr_len);
 	t->conn = c;
 	c->sess = t;
 	list_add(&S.sessions, t);
@@ -709,7 +748,8 @@ static int do_fork_prepare(struct conn *c, struct fmp_ticket *rep)
 
 	for (t = S.tickets; t; t = t->next)
 		mine += t->creator == s->id;
-	if (mine >= SRV_TICKETS_PER_SESSION || S.ntickets >= opt.max_clients)
+	if (mine >= SRV_TICKETS_PER_SESSION ||
+	    S.ntickets >= (size_t)opt.max_clients * SRV_TICKETS_PER_CLIENT)
 		return EBUSY;
 	t = session_new();
 	if (t == NULL)
@@ -1199,7 +1239,7 @@ static int fabric_open(const struct fmp_endpoint *lep)
 			"(FI_MR_PROV_KEY); they may be guessable, so clients "
 			"are not isolated from each other",
 			S.info->fabric_attr->prov_name);
-	if (!strcmp(S.info->fabric_attr->prov_name, "shm"))
+	if (!strcmp(S.info->fabric_attr->prov_name, "shm") && !opt.quiet)
 		srv_log("provider shm trusts every process of this user: no "
 			"isolation between clients");
 
@@ -1241,6 +1281,14 @@ static int fabric_open(const struct fmp_endpoint *lep)
 			fi_close(&S.cntr->fid);
 			S.cntr = NULL;
 		}
+	}
+	if (strcmp(S.info->fabric_attr->prov_name, "shm") == 0) {
+		char name[FMP_SHM_NAME_MAX];
+		ret = fmp_shm_name('s', name, sizeof(name));
+		if (!ret)
+			ret = fi_setname(&S.ep->fid, name, strlen(name) + 1);
+		if (ret)
+			goto fail;
 	}
 	ret = fi_enable(S.ep);
 	if (ret)
@@ -1384,6 +1432,7 @@ static int signals_open(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	S.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -1397,7 +1446,12 @@ static void handle_signals(void)
 	while (read(S.sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1)
 			dump_stats();
-		else
+		else if (si.ssi_signo == SIGUSR2) {
+			/* started by farmem-run, which dies with us: from
+			 * now on the clients left are on their own */
+			prctl(PR_SET_PDEATHSIG, 0);
+			S.drain = true;
+		} else
 			S.stop = true;
 	}
 }
@@ -1415,13 +1469,58 @@ static int epoll_add(int fd, void *tag)
  * then sleep: in epoll on the CQ's wait descriptor where the provider has
  * one (it wakes us when a peer sends), else for at most a millisecond.
  */
+/*
+ * The watchdog. The loop never waits more than a second, so a loop that
+ * has not turned for WATCHDOG_S is stuck inside libfabric: with shm, on a
+ * spin lock in shared memory that a client was killed holding. Nothing
+ * can free that lock; the clients would hang on us. Better to exit: they
+ * notice (their control connection ends) and stop with a clear message.
+ */
+#define WATCHDOG_S 10
+static unsigned long serve_turns;
+
+static void *watchdog(void *arg)
+{
+	unsigned long seen = 0;
+	int still = 0;
+
+	(void)arg;
+	for (;;) {
+		unsigned long t =
+		    __atomic_load_n(&serve_turns, __ATOMIC_RELAXED);
+		sleep(1);
+		still = t == seen ? still + 1 : 0;
+		seen = t;
+		if (still >= WATCHDOG_S) {
+			srv_log(
+			    "stuck for %d s inside libfabric (provider %s: "
+			    "a client killed while it held a lock in shared "
+			    "memory?); exiting, so that clients stop instead "
+			    "of hanging",
+			    WATCHDOG_S, S.info->fabric_attr->prov_name);
+			_exit(3);
+		}
+	}
+	return NULL;
+}
+
 static void serve(void)
 {
 	struct epoll_event evs[64];
 	uint64_t last_active = now_us(), last_timers = 0;
+	pthread_t wd;
+	sigset_t all, old;
 
+	/* signals stay with the main thread's signalfd */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&wd, NULL, watchdog, NULL) == 0)
+		pthread_detach(wd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	while (!S.stop) {
 		uint64_t now = now_us();
+
+		__atomic_fetch_add(&serve_turns, 1, __ATOMIC_RELAXED);
 		bool spin = now - last_active < opt.spin_us;
 		int timeout = spin ? 0 : 1000;
 		int n;
@@ -1470,6 +1569,8 @@ static void serve(void)
 			last_timers = now_ms();
 			check_timers();
 		}
+		if (S.drain && S.nsessions == 0 && S.ntickets == 0)
+			break;
 	}
 }
 
@@ -1489,7 +1590,8 @@ static void usage(FILE *f)
 		"[--provider tcp|shm|NAME]\n"
 		"                     [--token-file FILE] [--max-clients N] "
 		"[--spin-us N]\n"
-		"                     [--ticket-timeout SEC] [--verbose]\n"
+		"                     [--ticket-timeout SEC] [--verbose] "
+		"[--quiet]\n"
 		"Serves far memory to farmem clients. The token comes from "
 		"FARMEM_TOKEN or --token-file.\n"
 		"Defaults: --listen 127.0.0.1:7070 --size 1G --provider tcp\n");
@@ -1519,6 +1621,7 @@ int main(int argc, char **argv)
 	    {"spin-us", required_argument, NULL, 'S'},
 	    {"ticket-timeout", required_argument, NULL, 'T'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -1526,7 +1629,8 @@ int main(int argc, char **argv)
 	char sizebuf[32];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "l:s:p:t:vh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:s:p:t:vqh", lopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'l':
 			opt.listen = optarg;
@@ -1560,6 +1664,9 @@ int main(int argc, char **argv)
 		}
 		case 'v':
 			opt.verbose = true;
+			break;
+		case 'q':
+			opt.quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1599,7 +1706,7 @@ int main(int argc, char **argv)
 	    epoll_add(S.sfd, &tag_signal) ||
 	    (S.cq_fd >= 0 && epoll_add(S.cq_fd, &tag_cq)))
 		goto fail;
-	if (S.cq_fd < 0)
+	if (S.cq_fd < 0 && !opt.quiet)
 		srv_log("provider %s has no wait descriptor: polling every "
 			"millisecond when idle",
 			S.info->fabric_attr->prov_name);
