@@ -154,13 +154,16 @@ struct pager_stats {
 
 /*
  * pager_init - registers the region with a userfaultfd, opens the backend
- * (@backend_spec: see the backend) and starts the pager thread, which keeps
- * at most @budget bytes of the region resident. Call once, after
- * heap_region_init and before the region is used. Returns 0, -EPERM (no
- * privilege for userfaultfd), -EINVAL (a needed userfaultfd feature is
- * missing) or another negative errno.
+ * and starts the pager thread, which keeps at most @budget bytes of the
+ * region resident. @backend_spec names memory servers (fabric/ofi.c:
+ * "host:port[,...]"); NULL or empty keeps pages in an in-process store.
+ * Call once, after heap_region_init and before the region is used.
+ * Returns 0 or a negative errno: when the backend failed (it has logged
+ * why) with *@backend_failed set; else -EPERM (no privilege for
+ * userfaultfd), -EINVAL (a needed userfaultfd feature is missing) or
+ * another.
  */
-int pager_init(size_t budget, const char *backend_spec);
+int pager_init(size_t budget, const char *backend_spec, bool *backend_failed);
 bool pager_active(void);
 /*
  * pager_discard - drops the region pages of [addr, addr+len) (page

@@ -137,6 +137,7 @@ static struct {
 	int fork_fd;   /* the child's userfaultfd, from UFFD_EVENT_FORK */
 	int fork_sock[2];
 	bool fork_ticket_ok;
+	bool child_session; /* forked child: session not opened from ticket */
 	struct fab_ticket ticket;
 	uint64_t gen;	/* pager loop iterations, while forking */
 	bool want_home; /* fallback: bring everything back, then pause */
@@ -173,8 +174,10 @@ static void note_resident(size_t n)
 static void fatal_backend(const char *what, int rc)
 {
 	pre_log(FM_LOG_ERROR, "pager",
-		"%s failed: %s; far memory is "
-		"unreachable and the program cannot go on without losing data",
+		"%s failed: %s; the program's evicted memory is unreachable, "
+		"so it stops here (exit status 70) rather than go on with "
+		"lost data. Run it again with its memory server up for as "
+		"long as it runs",
 		what, strerror(-rc));
 	_exit(70);
 }
@@ -835,17 +838,53 @@ static void go_home(void)
 
 /* ---- the pager thread ----------------------------------------------------- */
 
+static void __attribute__((noreturn)) child_fatal(const char *what, int rc);
+
+/*
+ * In a forked child, the session is opened from the parent's ticket by the
+ * first user of the backend - normally the child's pager thread as it
+ * starts - and not in fork's child handler: a child that execs or exits at
+ * once (most do) never pays for it, and fork returns sooner. Locked.
+ */
+static void session_ensure(void)
+{
+	struct fab_backend *stale;
+	int rc;
+
+	if (FM_LIKELY(!pg.child_session))
+		return;
+	pg.child_session = false;
+	heap_runtime_enter();
+	stale = pg.be;
+	rc = pg.ops->fork_open(&pg.ticket, &pg.be);
+	if (rc == 0)
+		rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE);
+	if (rc == 0)
+		rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE);
+	if (rc)
+		child_fatal("opening its far-memory session", rc);
+	/* the parent's session as copied (the ticket points into it):
+	 * closing the copy frees it and its descriptors, which would keep
+	 * the parent's session open, and leaves the parent's alone */
+	pg.ops->close(stale);
+	heap_runtime_leave();
+}
+
 static void *pager_main(void *arg)
 {
 	struct uffd_msg msgs[64];
 	struct sched_idle idle = {0};
 
 	(void)arg;
+	pthread_mutex_lock(&pg.lock);
+	session_ensure(); /* in a forked child: before any fault */
+	pthread_mutex_unlock(&pg.lock);
 	for (;;) {
 		ssize_t n = read(pg.uffd, msgs, sizeof(msgs));
 		int busy = 0;
 
 		pthread_mutex_lock(&pg.lock);
+		session_ensure();
 		if (n > 0) {
 			for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++)
 				handle_fault(&msgs[i]);
@@ -856,6 +895,13 @@ static void *pager_main(void *arg)
 				while (pg.inflight)
 					drain_one();
 				pg.quiesced = true;
+			}
+			if (pg.want_home) {
+				/* no ticket for the child: it gets everything
+				 * as plain memory */
+				go_home();
+				pg.want_home = false;
+				pg.paused = true;
 			}
 			pg.gen++;
 			pthread_cond_broadcast(&pg.cond);
@@ -868,13 +914,6 @@ static void *pager_main(void *arg)
 			/* idle: evict ahead, so faults find room waiting */
 			make_room(HEADROOM);
 			busy = 1;
-		}
-		if (pg.want_home) {
-			go_home();
-			pg.paused = true;
-			pthread_cond_broadcast(&pg.cond);
-			while (pg.paused)
-				pthread_cond_wait(&pg.cond, &pg.lock);
 		}
 		pthread_mutex_unlock(&pg.lock);
 		if (busy || pg.inflight) {
@@ -897,7 +936,7 @@ static void *pager_main(void *arg)
 
 /* ---- interface ------------------------------------------------------------ */
 
-int pager_init(size_t budget, const char *backend_spec)
+int pager_init(size_t budget, const char *backend_spec, bool *backend_failed)
 {
 	size_t slots_len, chunks_len, free_len;
 	void *p;
@@ -946,12 +985,15 @@ int pager_init(size_t budget, const char *backend_spec)
 	bm_give(pg.stage_free, 0, NSTAGE);
 	bm_give(pg.fetch_free, 0, NFETCH);
 
-	pg.ops = &fab_memfd_ops;
-	if ((rc = pg.ops->open(backend_spec, &pg.be)))
+	/* memory servers when named, else the in-process store */
+	pg.ops = backend_spec && *backend_spec ? &fab_ofi_ops : &fab_memfd_ops;
+	if ((rc = pg.ops->open(pg.ops == &fab_ofi_ops ? backend_spec : NULL,
+			       &pg.be)) ||
+	    (rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE)) ||
+	    (rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE))) {
+		*backend_failed = true;
 		goto fail;
-	if ((rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE)) ||
-	    (rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE)))
-		goto fail;
+	}
 	pg.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pg.evfd < 0) {
 		rc = -errno;
@@ -1037,10 +1079,13 @@ int pager_discard(void *addr, size_t len)
 	last = (end - (uintptr_t)pg.base + HEAP_PAGE - 1) >> PG_SHIFT;
 	FM_BUG_ON(a < (uintptr_t)pg.base || last > pg.npages);
 	/* under the lock: no fault may see a page dropped but not marked */
+	heap_runtime_enter(); /* the backend may allocate */
 	pthread_mutex_lock(&pg.lock);
+	session_ensure();
 	drop_pages(first, last, false);
 	rc = prim_discard(addr, len);
 	pthread_mutex_unlock(&pg.lock);
+	heap_runtime_leave();
 	return rc;
 }
 
@@ -1052,9 +1097,12 @@ size_t pager_forget(void *addr, size_t len)
 		return 0;
 	first = ((uintptr_t)addr - (uintptr_t)pg.base) >> PG_SHIFT;
 	last = ((uintptr_t)addr + len - (uintptr_t)pg.base) >> PG_SHIFT;
+	heap_runtime_enter();
 	pthread_mutex_lock(&pg.lock);
+	session_ensure();
 	n = drop_pages(first, last, true);
 	pthread_mutex_unlock(&pg.lock);
+	heap_runtime_leave();
 	return n;
 }
 
@@ -1092,7 +1140,9 @@ void pager_fork_prepare(void)
 
 	if (!pg.active)
 		return;
+	heap_runtime_enter(); /* left in the parent's and child's handlers */
 	pthread_mutex_lock(&pg.lock);
+	session_ensure();
 	pg.forking = true;
 	pg.quiesced = false;
 	pg.fork_fd = -1;
@@ -1108,11 +1158,12 @@ void pager_fork_prepare(void)
 	}
 	pg.fork_ticket_ok = rc == 0;
 	if (rc) {
-		FM_WARN(pager,
-			"cannot give the child a far-memory session "
-			"(%s): bringing every page home before fork",
-			strerror(-rc));
-		pg.forking = false;
+		/* the pager keeps reading fork's event (the kernel waits for
+		 * it) but brings every page home first */
+		FM_WARN_RL(pager,
+			   "cannot give the child a far-memory session "
+			   "(%s): bringing every page home before fork",
+			   strerror(-rc));
 		pg.want_home = true;
 		pager_kick();
 		while (!pg.paused)
@@ -1141,35 +1192,35 @@ void pager_fork_parent(void)
 	if (!pg.active)
 		return;
 	pthread_mutex_lock(&pg.lock);
-	if (pg.fork_ticket_ok) {
-		/* fork has returned, so its event (if it forked) was read;
-		 * two more loop turns and it is recorded */
-		g = pg.gen;
-		while (pg.gen < g + 2)
-			pthread_cond_wait(&pg.cond, &pg.lock);
-		if (pg.fork_fd >= 0) {
-			rc = prim_send_fd(pg.fork_sock[0], pg.fork_fd);
-			if (rc)
-				pre_log(FM_LOG_ERROR, "pager",
-					"cannot hand the "
-					"child its userfaultfd: %s",
-					strerror(-rc));
-			close(pg.fork_fd);
-			pg.fork_fd = -1;
-		} else {
-			pg.ops->fork_cancel(pg.be,
-					    &pg.ticket); /* fork failed */
-		}
-		/* threads that faulted while fork ran were not served */
-		prim_uffd_wake(pg.uffd, pg.base, pg.npages << PG_SHIFT);
+	/* fork has returned, so its event (if it forked) was read; two more
+	 * loop turns and it is recorded */
+	g = pg.gen;
+	while (pg.gen < g + 2)
+		pthread_cond_wait(&pg.cond, &pg.lock);
+	if (pg.fork_fd >= 0 && pg.fork_ticket_ok) {
+		rc = prim_send_fd(pg.fork_sock[0], pg.fork_fd);
+		if (rc)
+			pre_log(FM_LOG_ERROR, "pager",
+				"cannot hand the child its userfaultfd: %s",
+				strerror(-rc));
+	} else if (pg.fork_ticket_ok) {
+		pg.ops->fork_cancel(pg.be, &pg.ticket); /* fork failed */
 	}
+	/* closed, the child's userfaultfd takes its registration with it:
+	 * without a ticket the child has every page home, as plain memory */
+	if (pg.fork_fd >= 0)
+		close(pg.fork_fd);
+	pg.fork_fd = -1;
+	/* threads that faulted while fork ran were not served */
+	prim_uffd_wake(pg.uffd, pg.base, pg.npages << PG_SHIFT);
 	fork_done();
 	pthread_cond_broadcast(&pg.cond);
 	pager_kick();
 	pthread_mutex_unlock(&pg.lock);
+	heap_runtime_leave();
 }
 
-static void __attribute__((noreturn)) child_fatal(const char *what, int rc)
+static void child_fatal(const char *what, int rc)
 {
 	pre_log(FM_LOG_ERROR, "pager",
 		"forked child: %s: %s; its far memory "
@@ -1196,6 +1247,7 @@ void pager_fork_child(void)
 		/* everything came home: plain memory, no budget */
 		pg.active = false;
 		fork_done();
+		heap_runtime_leave();
 		return;
 	}
 	close(pg.fork_sock[0]);
@@ -1208,13 +1260,7 @@ void pager_fork_child(void)
 	pg.fork_fd = -1;
 	pg.inflight = 0;
 	pg.over_budget_warned = false;
-	rc = pg.ops->fork_open(&pg.ticket, &pg.be);
-	if (rc == 0)
-		rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE);
-	if (rc == 0)
-		rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE);
-	if (rc)
-		child_fatal("opening its far-memory session", rc);
+	pg.child_session = true; /* opened by session_ensure */
 	pg.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pg.evfd < 0)
 		child_fatal("eventfd", -errno);
@@ -1222,6 +1268,7 @@ void pager_fork_child(void)
 	rc = sched_thread_start(&pg.thread, "farmem-pager", pager_main, NULL);
 	if (rc)
 		child_fatal("starting its pager", rc);
+	heap_runtime_leave();
 }
 
 void pager_stats_get(struct pager_stats *s)

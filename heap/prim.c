@@ -234,7 +234,7 @@ int prim_recv_fd(int sock)
 
 #include <sys/resource.h>
 
-#define FD_HIDDEN_MAX 32
+#define FD_HIDDEN_MAX 64
 static int hidden[FD_HIDDEN_MAX];
 static int nhidden;
 
@@ -243,7 +243,7 @@ int prim_fd_hide(int fd)
 	struct rlimit rl;
 	int lo = 64, nfd, i;
 
-	if (fd < 0)
+	if (fd < 0 || prim_fd_hidden(fd))
 		return fd;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 256 &&
 	    rl.rlim_cur != RLIM_INFINITY)

@@ -86,7 +86,7 @@ int prim_recv_fd(int sock);
  * interposed close/close_range/closefrom/dup2 leave it alone (a program
  * that closes every descriptor would otherwise close the userfaultfd, and
  * every evicted page would read as zeros). Returns the new descriptor, or
- * @fd itself if it could not be moved.
+ * @fd itself if it could not be moved or is hidden already.
  */
 int prim_fd_hide(int fd);
 /* prim_fd_unhide - forgets @fd (the runtime is closing it). */

@@ -96,14 +96,43 @@ static int step_threads(void)
 	return rc;
 }
 
+/* What to do when the memory servers in FARMEM_SERVERS cannot be used
+ * (the backend has logged which one, and why). */
+static const char *backend_hint(int rc)
+{
+	switch (rc) {
+	case -ECONNREFUSED:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -ETIMEDOUT:
+	case -ECONNRESET:
+		return "no farmem-server answers at FARMEM_SERVERS: start one "
+		       "(farmem-server --listen HOST:PORT), or run the program "
+		       "with farmem-run and no --server, which starts its own";
+	case -EACCES:
+	case -EPERM:
+		return "the memory server refused the token: set FARMEM_TOKEN "
+		       "to the server's (its --token-file or FARMEM_TOKEN)";
+	case -ENOPKG:
+		return "install libfabric (apt-get install libfabric1)";
+	default:
+		return "check FARMEM_SERVERS (host:port[,host:port...]) and "
+		       "the memory server's log";
+	}
+}
+
 static int step_pager(void)
 {
+	bool backend_failed = false;
 	int rc;
 
 	if (pre_opt.local_mem == 0)
 		return 0; /* no budget: nothing to page */
-	rc = pager_init(pre_opt.local_mem, NULL);
-	if (rc == -EPERM)
+	rc = pager_init(pre_opt.local_mem, pre_opt.servers, &backend_failed);
+	if (rc && backend_failed)
+		fail_hint =
+		    pre_opt.servers ? backend_hint(rc) : "see FARMEM_LOG=debug";
+	else if (rc == -EPERM)
 		fail_hint =
 		    "creating a userfaultfd needs root, CAP_SYS_PTRACE, "
 		    "read-write access to /dev/userfaultfd, or sysctl "

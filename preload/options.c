@@ -48,6 +48,9 @@ FM_HIDDEN const struct pre_option pre_option_table[] = {
      "always pass through"},
     {"MAIN_PID", PRE_OPT_PID, "0", NULL, 0, false, OFF(main_pid),
      "set by farmem-run: the pid of the program it started"},
+    {"SERVERS", PRE_OPT_STRING, "", NULL, 0, false, OFF(servers),
+     "memory servers, host:port[,host:port...] (farmem-run sets it); "
+     "empty = an in-process store, no server"},
     {"TOKEN", PRE_OPT_STRING, "", NULL, 0, false, OFF(token),
      "shared secret presented to farmem-server"},
     {"LIBRARY", PRE_OPT_STRING, "", NULL, 0, false, OFF(library),
@@ -55,6 +58,23 @@ FM_HIDDEN const struct pre_option pre_option_table[] = {
 };
 FM_HIDDEN const size_t pre_option_count =
     sizeof(pre_option_table) / sizeof(pre_option_table[0]);
+
+/* A copy of an option's text: programs may rewrite their environment
+ * (redis-server writes its process title over it) while the runtime still
+ * reads the values, at exit for FARMEM_STATS_FILE. From a static area
+ * (options load before any allocator is up); the value itself past it. */
+static const char *keep_string(const char *val)
+{
+	static char area[4096];
+	static size_t used;
+	size_t n = strlen(val) + 1;
+
+	if (n > sizeof(area) - used)
+		return val;
+	memcpy(area + used, val, n);
+	used += n;
+	return area + used - n;
+}
 
 int pre_parse_size(const char *s, size_t *out)
 {
@@ -295,7 +315,7 @@ static int option_set(const struct pre_option *opt, const char *val,
 		*(int *)field = idx;
 		return 0;
 	case PRE_OPT_STRING:
-		*(const char **)field = val[0] ? val : NULL;
+		*(const char **)field = val[0] ? keep_string(val) : NULL;
 		return 0;
 	case PRE_OPT_PID: {
 		char *end;

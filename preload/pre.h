@@ -99,6 +99,7 @@ struct pre_options {
 	int children;		/* FARMEM_CHILDREN */
 	int fallback;		/* FARMEM_FALLBACK */
 	long main_pid;		/* FARMEM_MAIN_PID, 0 = unknown */
+	const char *servers;	/* FARMEM_SERVERS, NULL = in-process */
 	const char *token;	/* FARMEM_TOKEN (farmem-server sessions) */
 	const char *library;	/* FARMEM_LIBRARY (farmem-run's choice) */
 };

@@ -15,6 +15,9 @@
 #   FM_TEST_TIMEOUT    seconds one program may run (default 240)
 #   FM_BUDGET          FARMEM_LOCAL_MEM of the "tight" profile (default
 #                      32M); a test sets it to well below its footprint
+#   FM_TEST_BACKEND    where evicted pages go: memfd (the in-process store,
+#                      the default), or shm or tcp: a farmem-server this
+#                      test starts with that provider, for the whole test
 #
 # POSIX sh: make check runs these with $(SHELL).
 
@@ -118,6 +121,7 @@ fm_tmp=$(mktemp -d "${TMPDIR:-/tmp}/farmem-$fm_name.XXXXXX") ||
 fm_pids=
 
 fm_cleanup() {
+	fm_server_stop
 	for p in $fm_pids; do
 		kill -TERM "$p" 2>/dev/null
 		kill -KILL -- "-$p" 2>/dev/null
@@ -142,6 +146,50 @@ fm_unset="-u LD_PRELOAD"
 for v in $(env | sed -n 's/^\(FARMEM_[A-Za-z0-9_]*\)=.*/\1/p'); do
 	fm_unset="$fm_unset -u $v"
 done
+
+# ---- the memory server (FM_TEST_BACKEND) ------------------------------------
+
+fm_server_pid=
+fm_server_env=
+
+# fm_server_stop - stops the test's farmem-server, if it started one.
+fm_server_stop() {
+	[ -n "$fm_server_pid" ] || return 0
+	kill -TERM "$fm_server_pid" 2>/dev/null
+	wait "$fm_server_pid" 2>/dev/null
+	fm_server_pid=
+}
+
+# fm_server_start PROVIDER - a farmem-server on a free loopback port for
+# every run under farmem (fm_server_env: FARMEM_SERVERS and FARMEM_TOKEN).
+fm_server_start() {
+	fm_token=test-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+	env $fm_unset FARMEM_TOKEN="$fm_token" \
+		"$abs_top_builddir/farmem-server" --listen 127.0.0.1:0 \
+		--provider "$1" --size 8G --quiet \
+		>"$fm_tmp/server.out" 2>"$fm_tmp/server.err" </dev/null &
+	fm_server_pid=$!
+	fm_i=0
+	until grep -q "ready on" "$fm_tmp/server.out" 2>/dev/null; do
+		if ! kill -0 "$fm_server_pid" 2>/dev/null; then
+			fm_server_pid=
+			cat "$fm_tmp/server.err"
+			fm_error "farmem-server --provider $1 did not start"
+		fi
+		fm_i=$((fm_i + 1))
+		[ $fm_i -lt 600 ] || fm_error "farmem-server: no ready line in 30 s"
+		sleep 0.05
+	done
+	fm_addr=$(sed -n 's/^farmem-server: ready on \([^ ]*\) .*/\1/p' \
+		"$fm_tmp/server.out")
+	fm_server_env="FARMEM_SERVERS=$fm_addr FARMEM_TOKEN=$fm_token"
+}
+
+case ${FM_TEST_BACKEND:-memfd} in
+memfd) ;;
+shm | tcp) fm_server_start "$FM_TEST_BACKEND" ;;
+*) fm_error "FM_TEST_BACKEND=$FM_TEST_BACKEND: write memfd, shm or tcp" ;;
+esac
 
 # ---- running programs --------------------------------------------------------
 
@@ -200,8 +248,9 @@ fm_plain() {
 fm_farmem() {
 	fm_t=$1
 	shift
+	# shellcheck disable=SC2086
 	fm_run "$fm_t" LD_PRELOAD="$FM_LIB" FM_TEST_EXPECT_MANAGED=1 \
-		FARMEM_STATS_FILE="$fm_tmp/$fm_t.stats.%p" "$@"
+		$fm_server_env FARMEM_STATS_FILE="$fm_tmp/$fm_t.stats.%p" "$@"
 }
 
 # fm_show TAG - the end of a run's stderr, for the log.

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+# Sourced by tests/pager/over_shm.sh and over_tcp.sh (FM_TEST_BACKEND set):
+# every pager test once more, with the evicted pages on a farmem-server
+# that each test starts (tests/integration/lib.sh, FM_TEST_BACKEND) instead
+# of the in-process store. FM_PAGER_TESTS (from make) lists them.
+# Exit: 1 if one failed, 99 on a hard error, 77 if every one skipped.
+
+: "${abs_top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+[ -n "${FM_PAGER_TESTS:-}" ] || {
+	echo "ERROR: FM_PAGER_TESTS is empty (run through make check)"
+	exit 99
+}
+export FM_TEST_BACKEND
+bk_failed=0 bk_ran=0
+for t in $FM_PAGER_TESTS; do
+	echo "=== $t over $FM_TEST_BACKEND"
+	${SHELL:-sh} "$abs_top_srcdir/$t"
+	rc=$?
+	case $rc in
+	0) bk_ran=$((bk_ran + 1)) ;;
+	77) echo "=== $t: skipped" ;;
+	*)
+		echo "=== FAIL: $t over $FM_TEST_BACKEND: exit $rc"
+		[ $rc -eq 99 ] && exit 99
+		bk_failed=$((bk_failed + 1))
+		;;
+	esac
+done
+echo "over $FM_TEST_BACKEND: $bk_ran passed, $bk_failed failed"
+[ $bk_failed -eq 0 ] || exit 1
+[ $bk_ran -gt 0 ] || exit 77
+exit 0
