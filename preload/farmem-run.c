@@ -2,9 +2,10 @@
 /*
  * farmem-run: runs a program with libfarmem.so preloaded. Turns options
  * into FARMEM_* variables, finds the library, warns when the preload cannot
- * take effect (static, setuid, foreign-class programs), then forks, execs
- * the program with LD_PRELOAD set in the child only, forwards signals and
- * exits with the program's status.
+ * take effect (static, setuid, foreign-class programs), starts a private
+ * farmem-server when the program has a budget and no server was named,
+ * then forks, execs the program with LD_PRELOAD set in the child only,
+ * forwards signals, stops the server, and exits with the program's status.
  */
 #include "config.h"
 
@@ -17,8 +18,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -40,8 +44,17 @@
 #ifndef FM_BUILDDIR
 #define FM_BUILDDIR ""
 #endif
+#ifndef FM_BINDIR
+#define FM_BINDIR "/usr/local/bin"
+#endif
 
 #define LIBNAME "libfarmem.so"
+#define SERVER	"farmem-server"
+/* seconds for the embedded server to say it is ready */
+#define SERVER_START_S 30
+/* after the program, ms for the server to find itself idle and exit; if
+ * it does not, processes the program started still use it */
+#define SERVER_LINGER_MS 500
 
 /* What the options ask for; NULL leaves the variable as the caller set it. */
 struct run_conf {
@@ -49,6 +62,9 @@ struct run_conf {
 	const char *region;
 	const char *stats_file;
 	const char *children;
+	char *servers;	      /* --server, comma-joined; NULL: none given */
+	const char *provider; /* the embedded server's */
+	bool no_server;	      /* --no-server: the in-process store */
 	bool stats;
 	bool verbose;
 };
@@ -61,6 +77,9 @@ enum {
 	OPT_CHILDREN,
 	OPT_REGION,
 	OPT_VERSION,
+	OPT_SERVER,
+	OPT_PROVIDER,
+	OPT_NO_SERVER,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +89,9 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"children", required_argument, NULL, OPT_CHILDREN},
     {"region", required_argument, NULL, OPT_REGION},
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"no-server", no_argument, NULL, OPT_NO_SERVER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -146,6 +168,18 @@ static void usage(void)
 	    "  --region SIZE      address space reserved for the heap (default "
 	    "1T,\n"
 	    "                     at least 64M)\n"
+	    "  --server HOST:PORT a farmem-server for the evicted memory "
+	    "(repeat to\n"
+	    "                     stripe over several; its token in "
+	    "FARMEM_TOKEN).\n"
+	    "                     Without one, farmem-run starts a private "
+	    "server\n"
+	    "  --provider NAME    the private server's libfabric provider: shm "
+	    "(the\n"
+	    "                     default) or tcp\n"
+	    "  --no-server        keep evicted memory in the program's own "
+	    "process\n"
+	    "                     (outside its RSS), with no server\n"
 	    "  -h, --help         show this help and exit\n"
 	    "  --version          show the version and exit\n"
 	    "\n"
@@ -245,6 +279,29 @@ static void bad_option(const char *arg, int optopt_val)
 	die(EXIT_USAGE, "unknown option %s; see " PROG " --help", arg);
 }
 
+/* Appends --server @val to c->servers, after checking it is HOST:PORT. */
+static void add_server(struct run_conf *c, const char *val)
+{
+	const char *colon = strrchr(val, ':');
+	size_t old = c->servers ? strlen(c->servers) : 0;
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == val || strchr(val, ','))
+		die(EXIT_USAGE,
+		    "--server %s: expected HOST:PORT, e.g. --server "
+		    "10.0.0.2:7070 (repeat the option for more servers)",
+		    val);
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || port < 1 || port > 65535)
+		die(EXIT_USAGE, "--server %s: the port must be 1 to 65535",
+		    val);
+	c->servers = realloc(c->servers, old + strlen(val) + 2);
+	if (c->servers == NULL)
+		die(EXIT_CANNOT_EXEC, "out of memory");
+	sprintf(c->servers + old, "%s%s", old ? "," : "", val);
+}
+
 /* Parses the options into @c. Returns the index of PROGRAM in @argv. */
 static int parse_args(int argc, char **argv, struct run_conf *c)
 {
@@ -285,6 +342,20 @@ static int parse_args(int argc, char **argv, struct run_conf *c)
 			check_children(optarg);
 			c->children = optarg;
 			break;
+		case OPT_SERVER:
+			add_server(c, optarg);
+			break;
+		case OPT_PROVIDER:
+			if (strcmp(optarg, "shm") && strcmp(optarg, "tcp"))
+				die(EXIT_USAGE,
+				    "--provider %s: not a provider; write shm "
+				    "or tcp",
+				    optarg);
+			c->provider = optarg;
+			break;
+		case OPT_NO_SERVER:
+			c->no_server = true;
+			break;
 		case 'h':
 			usage();
 			exit(0);
@@ -299,6 +370,16 @@ static int parse_args(int argc, char **argv, struct run_conf *c)
 			bad_option(argv[optind - 1], optopt);
 		}
 	}
+	if (c->no_server && (c->servers || c->provider))
+		die(EXIT_USAGE, "--no-server goes with neither --server nor "
+				"--provider; pick one");
+	if (c->servers && !getenv("FARMEM_TOKEN"))
+		die(EXIT_USAGE, "--server: set FARMEM_TOKEN to the server's "
+				"token (its --token-file or FARMEM_TOKEN)");
+	if (c->servers && c->provider)
+		die(EXIT_USAGE, "--provider is for the server farmem-run "
+				"starts; with --server, the server chose its "
+				"own");
 	if (optind >= argc) {
 		fputs(PROG ": no PROGRAM to run\n" USAGE "Try '" PROG
 			   " --help' for more.\n",
@@ -673,6 +754,211 @@ static void check_program(const char *name, const char *lib)
 		     lib, name);
 }
 
+/* ---- the private memory server --------------------------------------- */
+
+static pid_t server_pid;
+static int server_out = -1; /* its stdout, kept open: it may print more */
+
+/* Does the program need a server farmem-run starts? Only with a budget
+ * (no budget, no eviction), no server named and --no-server not given. */
+static bool want_server(const struct run_conf *c)
+{
+	const char *budget =
+	    c->local_mem ? c->local_mem : getenv("FARMEM_LOCAL_MEM");
+	const char *env = getenv("FARMEM_SERVERS");
+	size_t sz;
+
+	if (c->no_server || c->servers || (env && *env && !c->provider))
+		return false;
+	if (budget == NULL || *budget == '\0')
+		return false;
+	/* a bad value: the runtime refuses it with the reason */
+	return pre_parse_size(budget, &sz) != 0 || sz != 0;
+}
+
+/* The farmem-server beside this farmem-run (the build tree, or the same
+ * bin/), else the installed one, else on PATH. Returns 0 or -ENOENT. */
+static int find_server(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(out, len, "%s/" SERVER, exe) < (int)len &&
+			    access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, len, FM_BINDIR "/" SERVER);
+	if (access(out, X_OK) == 0)
+		return 0;
+	return resolve_program(SERVER, out, len);
+}
+
+/* A fresh random token, for the private server and its one program. */
+static void make_token(char *out, size_t len)
+{
+	unsigned char r[16];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		die(EXIT_CANNOT_EXEC, "cannot make a token: getrandom: %s",
+		    strerror(errno));
+	for (i = 0; i < sizeof(r) && 2 * i + 2 < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+static void server_kill(void)
+{
+	if (server_pid > 0) {
+		kill(server_pid, SIGKILL);
+		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
+	}
+}
+
+/* Reads the server's ready line from @fd into @addr ("HOST:PORT").
+ * Returns 0, or -ETIMEDOUT, -EPIPE (it ended first) or -EPROTO. */
+static int server_wait_ready(int fd, char *addr, size_t alen)
+{
+	static const char ready[] = SERVER ": ready on ";
+	char buf[512];
+	size_t have = 0;
+
+	for (int waited = 0; waited < SERVER_START_S * 10;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		char *nl, *line;
+		ssize_t n;
+
+		if (poll(&p, 1, 100) == 0) {
+			waited++;
+			continue;
+		}
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EPIPE;
+		have += (size_t)n;
+		buf[have] = '\0';
+		nl = strchr(buf, '\n');
+		if (nl == NULL) {
+			if (have == sizeof(buf) - 1)
+				return -EPROTO;
+			continue;
+		}
+		line = strstr(buf, ready);
+		if (line == NULL || line > nl)
+			return -EPROTO;
+		line += sizeof(ready) - 1;
+		snprintf(addr, alen, "%.*s", (int)strcspn(line, " \n"), line);
+		return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * start_server - starts a private farmem-server on loopback, in its own
+ * session (a ^C at the terminal reaches the program, not the server) and
+ * dying with farmem-run, and waits until it is ready. Sets
+ * FARMEM_SERVERS and FARMEM_TOKEN for the program. Exits with a message
+ * if the server does not start.
+ */
+static void start_server(const struct run_conf *c)
+{
+	const char *prov = c->provider ? c->provider : "shm";
+	char path[PATH_MAX], size[32], token[40], addr[128];
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	pid_t parent = getpid();
+	int pfd[2], rc;
+
+	if (find_server(path, sizeof(path)))
+		die(EXIT_NOT_FOUND,
+		    "cannot find " SERVER " (beside " PROG ", in " FM_BINDIR
+		    " or on PATH) to keep the program's evicted memory; "
+		    "install farmem, name a running server with --server "
+		    "HOST:PORT, or use --no-server");
+	/* the pool is address space until written: as large as this
+	 * machine's memory, which is all it could hold */
+	snprintf(size, sizeof(size), "%lldM",
+		 pages > 0 && psize > 0 ? (long long)pages * psize >> 20
+					: 1024LL);
+	make_token(token, sizeof(token));
+	if (setenv("FARMEM_TOKEN", token, 1) || pipe2(pfd, O_CLOEXEC))
+		die(EXIT_CANNOT_EXEC, "cannot start " SERVER ": %s",
+		    strerror(errno));
+	fflush(NULL);
+	server_pid = fork();
+	if (server_pid < 0)
+		die(EXIT_CANNOT_EXEC, "cannot start " SERVER ": fork: %s",
+		    strerror(errno));
+	if (server_pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		setsid();
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(EXIT_CANNOT_EXEC); /* farmem-run is gone */
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		dup2(pfd[1], STDOUT_FILENO);
+		execl(path, SERVER, "--listen", "127.0.0.1:0", "--provider",
+		      prov, "--size", size,
+		      c->verbose ? "--verbose" : "--quiet", (char *)NULL);
+		note("cannot run %s: %s", path, strerror(errno));
+		_exit(EXIT_CANNOT_EXEC);
+	}
+	close(pfd[1]);
+	server_out = pfd[0];
+	rc = server_wait_ready(server_out, addr, sizeof(addr));
+	if (rc) {
+		server_kill();
+		die(EXIT_CANNOT_EXEC,
+		    "the memory server (%s --provider %s) did not start: %s; "
+		    "its messages, if any, are above. Name a running server "
+		    "with --server HOST:PORT, try --provider tcp, or use "
+		    "--no-server",
+		    path, prov,
+		    rc == -ETIMEDOUT ? "no ready line within 30 s"
+		    : rc == -EPIPE   ? "it exited"
+				     : "unexpected output");
+	}
+	if (setenv("FARMEM_SERVERS", addr, 1))
+		die(EXIT_CANNOT_EXEC, "out of memory");
+	if (c->verbose)
+		note("started %s (pid %ld) on %s, provider %s", path,
+		     (long)server_pid, addr, prov);
+}
+
+/*
+ * stop_server - the program has ended: asks the server to exit once idle,
+ * and waits a little. Children the program left running (daemons) keep
+ * their sessions, and the server stays until they end.
+ */
+static void stop_server(const struct run_conf *c)
+{
+	if (server_pid <= 0)
+		return;
+	kill(server_pid, SIGUSR2);
+	for (int i = 0; i < SERVER_LINGER_MS / 10; i++) {
+		pid_t r = waitpid(server_pid, NULL, WNOHANG);
+		if (r == server_pid || (r < 0 && errno != EINTR)) {
+			server_pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	if (c->verbose)
+		note(SERVER " (pid %ld) stays until the programs still using "
+			    "it exit",
+		     (long)server_pid);
+}
+
 static void forward_signal(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = errno;
@@ -699,6 +985,7 @@ static int child_env(const struct run_conf *c, const char *preload)
 	    {"FARMEM_STATS_FILE", c->stats_file},
 	    {"FARMEM_VERBOSE", c->verbose ? "1" : NULL},
 	    {"FARMEM_CHILDREN", c->children},
+	    {"FARMEM_SERVERS", c->servers},
 	    {"LD_PRELOAD", preload},
 	};
 	char pid[32];
@@ -712,6 +999,8 @@ static int child_env(const struct run_conf *c, const char *preload)
 		return -errno;
 	/* read by farmem-run only; the runtime would warn it is unknown */
 	unsetenv("FARMEM_LIBRARY");
+	if (c->no_server)
+		unsetenv("FARMEM_SERVERS");
 	return 0;
 }
 
@@ -789,7 +1078,7 @@ int main(int argc, char **argv)
 	struct run_conf conf = {0};
 	char lib[PATH_MAX], tried[2 * PATH_MAX + 64];
 	char *preload;
-	int first;
+	int first, rc;
 
 	shed_preload(argv);
 	first = parse_args(argc, argv, &conf);
@@ -808,5 +1097,9 @@ int main(int argc, char **argv)
 	if (preload == NULL)
 		die(EXIT_CANNOT_EXEC, "out of memory");
 	check_program(argv[first], lib);
-	return run(argv + first, &conf, preload);
+	if (want_server(&conf))
+		start_server(&conf);
+	rc = run(argv + first, &conf, preload);
+	stop_server(&conf);
+	return rc;
 }
