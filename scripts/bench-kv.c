@@ -37,6 +37,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench.h"
+
 #define CHECK_EVERY 256 /* operations between looks at the clock */
 
 static struct {
@@ -55,24 +57,6 @@ static struct {
 
 enum { VAL_SEQ, VAL_RANDOM, VAL_COMPRESSIBLE };
 static const char *const val_names[] = {"seq", "random", "compressible"};
-
-/* xorshift64*: deterministic, a few cycles a number */
-static inline uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-/* uniform in [0, n), without a division */
-static inline uint64_t below(uint64_t r, uint64_t n)
-{
-	return (uint64_t)(((unsigned __int128)r * n) >> 64);
-}
 
 static inline double unit(uint64_t r)
 {
@@ -147,16 +131,6 @@ static uint64_t gcd(uint64_t a, uint64_t b)
 		b = t;
 	}
 	return a;
-}
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
 }
 
 /* Word @i (>= 2) of a value seeded with @x, per --values. */
@@ -274,30 +248,6 @@ static void *worker_main(void *arg)
 	w->done = run_ops(&w->st, cfg.ops, cfg.duration, &w->sum, &w->updates,
 			  w->t, cfg.threads);
 	return NULL;
-}
-
-static const char *allocator_name(void)
-{
-	int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "fm_active");
-
-	if (active)
-		return active() ? "farmem" : "farmem-passthrough";
-	if (dlsym(RTLD_DEFAULT, "mi_version"))
-		return "mimalloc";
-	return "glibc";
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double tv(const struct timeval *t)
-{
-	return (double)t->tv_sec + (double)t->tv_usec * 1e-6;
 }
 
 static void usage(FILE *f)

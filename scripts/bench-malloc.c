@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define PAGE	  4096
 #define CACHELINE 64
 #define RING_SIZE 1024 /* blocks in flight per producer/consumer pair */
@@ -66,24 +68,6 @@ static struct {
 
 /* set when the time cap is reached: operations done so far count */
 static int stop;
-
-/* xorshift64*: deterministic per thread, a few cycles a number */
-static inline uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-/* uniform in [0, n), without a division */
-static inline uint64_t below(uint64_t r, uint64_t n)
-{
-	return (uint64_t)(((unsigned __int128)r * n) >> 64);
-}
 
 static inline size_t draw_size(enum mix mix, uint64_t *s)
 {
@@ -316,19 +300,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Which allocator serves this process: libfarmem.so exports fm_active,
- * mimalloc mi_version (libfarmem.so loads mimalloc too: ask it first). */
-static const char *allocator_name(void)
-{
-	int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "fm_active");
-
-	if (active)
-		return active() ? "farmem" : "farmem-passthrough";
-	if (dlsym(RTLD_DEFAULT, "mi_version"))
-		return "mimalloc";
-	return "glibc";
-}
-
 /* "yes"/"no" if libfarmem.so is loaded and says @p is in its region */
 static const char *managed(const void *p)
 {
@@ -344,11 +315,6 @@ static double seconds(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) +
 	       (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
-}
-
-static double tv(const struct timeval *t)
-{
-	return (double)t->tv_sec + (double)t->tv_usec * 1e-6;
 }
 
 static void usage(FILE *f)
@@ -386,20 +352,6 @@ static void usage(FILE *f)
 		"secs runs from the first worker's\nstart to the last one's "
 		"end; cpu_* and minflt are the workers' in that part;\n"
 		"maxrss_kib is the process's peak.\n");
-}
-
-static long parse_long(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v <= 0) {
-		fprintf(stderr, "bench-malloc: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
 }
 
 static void parse_args(int argc, char **argv)
@@ -446,13 +398,16 @@ static void parse_args(int argc, char **argv)
 			cfg.mix = (enum mix)i;
 			break;
 		case 't':
-			cfg.threads = (int)parse_long(optarg, "thread count");
+			cfg.threads = (int)bench_parse_long(
+			    "bench-malloc", optarg, "thread count");
 			break;
 		case 's':
-			cfg.slots = parse_long(optarg, "slot count");
+			cfg.slots = bench_parse_long("bench-malloc", optarg,
+						     "slot count");
 			break;
 		case 'n':
-			cfg.ops = parse_long(optarg, "operation count");
+			cfg.ops = bench_parse_long("bench-malloc", optarg,
+						   "operation count");
 			break;
 		case 'x':
 			scale = strtod(optarg, NULL);
@@ -464,7 +419,8 @@ static void parse_args(int argc, char **argv)
 			}
 			break;
 		case 'S':
-			cfg.seed = (uint64_t)parse_long(optarg, "seed");
+			cfg.seed = (uint64_t)bench_parse_long("bench-malloc",
+							      optarg, "seed");
 			break;
 		case 'd':
 			cfg.ops = LONG_MAX;

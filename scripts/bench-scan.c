@@ -32,6 +32,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench.h"
+
 #define NCAT 64
 
 static struct {
@@ -48,16 +50,6 @@ struct agg {
 	int64_t count[NCAT], qty[NCAT], ts_max[NCAT];
 	uint64_t value[NCAT]; /* sum of price * qty, modulo 2^64 */
 };
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 /* The values of row @i before any pass. */
 static inline void gen_row(long i, struct row *r)
@@ -114,30 +106,6 @@ static uint64_t agg_hash(const struct agg *a, int passes)
 	return h;
 }
 
-static const char *allocator_name(void)
-{
-	int (*active)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "fm_active");
-
-	if (active)
-		return active() ? "farmem" : "farmem-passthrough";
-	if (dlsym(RTLD_DEFAULT, "mi_version"))
-		return "mimalloc";
-	return "glibc";
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double tv(const struct timeval *t)
-{
-	return (double)t->tv_sec + (double)t->tv_usec * 1e-6;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -155,20 +123,6 @@ static void usage(FILE *f)
 		"computed independently.\n");
 }
 
-static long parse_long(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v <= 0) {
-		fprintf(stderr, "bench-scan: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
-}
-
 static void parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -183,10 +137,12 @@ static void parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:p:v:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			cfg.rows = parse_long(optarg, "row count");
+			cfg.rows =
+			    bench_parse_long("bench-scan", optarg, "row count");
 			break;
 		case 'p':
-			cfg.passes = (int)parse_long(optarg, "pass count");
+			cfg.passes = (int)bench_parse_long("bench-scan", optarg,
+							   "pass count");
 			break;
 		case 'v':
 			if (strcmp(optarg, "random") == 0)
