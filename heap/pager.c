@@ -64,6 +64,10 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
 #define RUN_MAX 16
 /* Sequential faults fetch ahead up to this many pages. */
 #define PREFETCH_MAX 32
+/* Streams followed at once (a scan over several columns is several):
+ * a fault within STREAM_SLACK pages after where one would fault next. */
+#define NSTREAMS     8
+#define STREAM_SLACK 8
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
 /* The pager thread, when idle, keeps this many pages of headroom. */
@@ -122,8 +126,13 @@ static struct {
 	struct fetch_info fetch_info[NFETCH];
 	uint64_t fetch_free[NFETCH / 64];
 
-	size_t last_fault; /* sequential fault detection */
-	unsigned stream;
+	/* sequential fault detection: where each recent stream of faults
+	 * would fault next, and how sure we are (0-3) */
+	struct {
+		size_t next;
+		unsigned level;
+	} streams[NSTREAMS];
+	unsigned stream_next; /* the stream to replace */
 
 	fab_chunk_t *chunks;  /* chunk index -> backend chunk */
 	uint32_t *chunk_used; /* slots in use; CHUNK_FROZEN: shared at fork */
@@ -721,18 +730,27 @@ static unsigned fetch_run(size_t p, unsigned max)
 
 static void fault_remote(size_t p)
 {
-	unsigned max = 1;
+	unsigned max = 1, s, n;
 
-	/* a fault just after the last one: a stream, fetch ahead more */
-	if (p == pg.last_fault + 1 || p == pg.last_fault + 2) {
-		if (pg.stream < 3)
-			pg.stream++;
-		max = PREFETCH_MAX >> (3 - pg.stream);
+	/* a fault just after where a stream would fault next: fetch ahead
+	 * more, the longer the stream */
+	for (s = 0; s < NSTREAMS; s++)
+		if (p >= pg.streams[s].next &&
+		    p < pg.streams[s].next + STREAM_SLACK)
+			break;
+	if (s < NSTREAMS) {
+		if (pg.streams[s].level < 3)
+			pg.streams[s].level++;
+		max = PREFETCH_MAX >> (3 - pg.streams[s].level);
 	} else {
-		pg.stream = 0;
+		s = pg.stream_next++ % NSTREAMS;
+		pg.streams[s].level = 0;
 	}
-	pg.last_fault = p;
-	pg.st.prefetched += fetch_run(p, max) - 1;
+	n = fetch_run(p, max);
+	/* the pages fetched ahead will not fault: the stream's next fault
+	 * is past them */
+	pg.streams[s].next = p + n;
+	pg.st.prefetched += n - 1;
 	pg.st.faults_remote++;
 }
 
