@@ -266,17 +266,30 @@ int fmp_shm_name(char role, char *buf, size_t len)
 	return 0;
 }
 
+long fmp_shm_pid(const char *name, size_t len)
+{
+	size_t n = strnlen(name, len);
+	const char *p = name + sizeof(FMP_SHM_PREFIX) - 1;
+	char *end;
+	long pid;
+
+	if (n == len || n >= FMP_SHM_NAME_MAX ||
+	    n < sizeof(FMP_SHM_PREFIX) + 4 ||
+	    memcmp(name, FMP_SHM_PREFIX, sizeof(FMP_SHM_PREFIX) - 1) != 0 ||
+	    (p[0] != 'c' && p[0] != 's') || p[1] != '-')
+		return 0;
+	for (size_t i = (size_t)(p + 2 - name); i < n; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'f') || name[i] == '-'))
+			return 0;
+	pid = strtol(p + 2, &end, 10);
+	return *end == '-' && pid > 0 ? pid : 0;
+}
+
 bool fmp_shm_is_client_name(const uint8_t *addr, size_t len)
 {
-	static const char pre[] = FMP_SHM_PREFIX "c-";
-	size_t n = strnlen((const char *)addr, len);
+	const char *name = (const char *)addr;
 
-	if (n == len || n >= FMP_SHM_NAME_MAX || n < sizeof(pre) ||
-	    memcmp(addr, pre, sizeof(pre) - 1) != 0)
-		return false;
-	for (size_t i = sizeof(pre) - 1; i < n; i++)
-		if (!((addr[i] >= '0' && addr[i] <= '9') ||
-		      (addr[i] >= 'a' && addr[i] <= 'f') || addr[i] == '-'))
-			return false;
-	return true;
+	return fmp_shm_pid(name, len) > 0 &&
+	       name[sizeof(FMP_SHM_PREFIX) - 1] == 'c';
 }

@@ -248,6 +248,9 @@ int fmp_random(void *buf, size_t len);
 /* fmp_shm_name - a fresh name for role @role into @buf. Returns 0 or
  * -errno. */
 int fmp_shm_name(char role, char *buf, size_t len);
+/* fmp_shm_pid - the pid in @name (at most @len bytes) if fmp_shm_name
+ * made it, else 0. */
+long fmp_shm_pid(const char *name, size_t len);
 /* fmp_shm_is_client_name - is the address @addr (@len bytes, as a HELLO
  * carries it) a client name fmp_shm_name made? Safe to shm_unlink then. */
 bool fmp_shm_is_client_name(const uint8_t *addr, size_t len);

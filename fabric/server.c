@@ -100,6 +100,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -132,8 +133,10 @@
 /* a fork loop whose children exit at once leaves a ticket per fork until
  * it expires (--ticket-timeout): room for many */
 #define SRV_TICKETS_PER_SESSION 4096
-#define SRV_TICKETS_PER_CLIENT	16
-#define SRV_OUT_MAX		4096
+/* how often dead shm clients' files are looked for */
+#define SRV_SHM_SWEEP_MS       5000
+#define SRV_TICKETS_PER_CLIENT 16
+#define SRV_OUT_MAX	       4096
 
 /* ---- options and logging --------------------------------------------- */
 
@@ -288,7 +291,8 @@ static struct {
 	size_t nconns;
 	uint64_t proto_errors, refused;
 	bool stop;
-	bool drain; /* SIGUSR2: stop once idle */
+	bool drain;	     /* SIGUSR2: stop once idle */
+	uint64_t next_sweep; /* shm_sweep, in now_ms() time */
 } S = {.cq_fd = -1, .lfd = -1, .sfd = -1, .epfd = -1};
 
 /* epoll tags for the descriptors that are not connections */
@@ -1086,6 +1090,30 @@ static void conn_accept(void)
 }
 
 /* Unauthenticated, draining and expired-ticket deadlines. */
+/*
+ * shm_sweep - removes the /dev/shm files of shm clients that died before
+ * their session ended (a forked child that exec'ed while it opened its
+ * session, a client killed before HELLO), and of servers killed with
+ * SIGKILL: fmp_shm_name puts the pid in the name. A file is a few MiB of
+ * RAM until someone removes it.
+ */
+static void shm_sweep(void)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (strcmp(S.info->fabric_attr->prov_name, "shm") != 0 ||
+	    (d = opendir("/dev/shm")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		long pid = fmp_shm_pid(e->d_name, sizeof(e->d_name));
+
+		if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+			shm_unlink(e->d_name);
+	}
+	closedir(d);
+}
+
 static void check_timers(void)
 {
 	uint64_t now = now_ms();
@@ -1108,6 +1136,10 @@ static void check_timers(void)
 		tn = t->next;
 		if (now >= t->expires)
 			ticket_drop(t, "expired unopened");
+	}
+	if (now >= S.next_sweep) {
+		S.next_sweep = now + SRV_SHM_SWEEP_MS;
+		shm_sweep();
 	}
 }
 
@@ -1738,6 +1770,7 @@ int main(int argc, char **argv)
 
 	serve();
 	shutdown_all();
+	shm_sweep(); /* what clients that ended meanwhile left */
 	if (opt.verbose)
 		srv_log("stopped");
 	return 0;

@@ -53,6 +53,17 @@ for prov in "" tcp; do
 	echo "$tag: ok, server pid $pid gone"
 done
 
+# a shell whose children exec at once (each opens, or starts to open, a
+# session of its own): no endpoint file of a dead process is left behind
+"$RUN" --local-mem 16M -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do
+	/bin/true; done' || fail "shell loop: exit $?"
+for f in /dev/shm/farmem-?-*; do
+	[ -e "$f" ] || continue
+	pid=$(basename "$f" | cut -d- -f3)
+	kill -0 "$pid" 2>/dev/null || fail "left behind: $f (pid $pid is gone)"
+done
+echo "shell loop: no shm file left"
+
 # ---- a server of our own ---------------------------------------------------
 fab_start_server --size 256M --provider tcp
 "$RUN" --local-mem 16M --server "$SERVER_ADDR" \
