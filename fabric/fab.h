@@ -59,6 +59,11 @@ struct fab_ops {
 	/* open - starts a session; @spec is backend-specific (the server
 	 * list for libfabric, NULL for the in-process store). */
 	int (*open)(const char *spec, struct fab_backend **out);
+	/* ready - makes transfers possible now: may load libraries and
+	 * probe the machine (ofi: ~300 ms), so the pager calls it before
+	 * its first eviction, while every page a library loader could read
+	 * is still resident; a transfer would do it too, late. */
+	int (*ready)(struct fab_backend *b);
 	/* reg - makes [base, base+len) usable as a local buffer. */
 	int (*reg)(struct fab_backend *b, void *base, size_t len);
 	/* chunk_alloc - a new chunk referenced by this session only. -ENOSPC

@@ -591,6 +591,11 @@ static void memfd_close(struct fab_backend *b)
 	heap_priv_free(b);
 }
 
+static int memfd_ready(struct fab_backend *b)
+{
+	return memfd_stale(b) ? -ECHILD : 0;
+}
+
 const struct fab_ops fab_memfd_ops = {
     .name = "memfd",
     .open = memfd_open,
@@ -600,6 +605,7 @@ const struct fab_ops fab_memfd_ops = {
     .read = memfd_read,
     .write = memfd_write,
     .poll = memfd_poll,
+    .ready = memfd_ready,
     .fork_prepare = memfd_fork_prepare,
     .fork_open = memfd_fork_open,
     .fork_cancel = memfd_fork_cancel,

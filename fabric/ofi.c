@@ -92,6 +92,8 @@ struct ofi_server {
 	int fd;
 	uint64_t session;
 	fi_addr_t fiaddr;
+	uint8_t addr[FMP_ADDR_MAX]; /* its fabric address, from HELLO */
+	uint32_t addr_len;
 	struct ofi_chunk *tab; /* indexed by slot */
 	size_t tab_cap;
 	size_t nchunks;
@@ -117,7 +119,9 @@ struct fab_backend {
 	struct fid_cq *cq;
 	struct fid_ep *ep;
 	bool mr_local, mr_endpoint, mr_prov_key;
-	uint64_t write_flags; /* FI_DELIVERY_COMPLETE but with shm */
+	uint64_t write_flags;		 /* FI_DELIVERY_COMPLETE but with shm */
+	bool up;			 /* the fabric is open (ofi_up) */
+	char shm_name[FMP_SHM_NAME_MAX]; /* with shm: our endpoint's name */
 	uint8_t addr[FMP_ADDR_MAX];
 	size_t addr_len;
 	int nservers;
@@ -615,10 +619,12 @@ static int ofi_fabric_open(struct fab_backend *b)
 	if (!ret)
 		ret = fi_ep_bind(b->ep, &b->cq->fid, FI_TRANSMIT | FI_RECV);
 	if (!ret && strcmp(b->provider, "shm") == 0) {
-		char name[FMP_SHM_NAME_MAX];
-		ret = fmp_shm_name('c', name, sizeof(name));
+		if (b->shm_name[0] == '\0')
+			ret =
+			    fmp_shm_name('c', b->shm_name, sizeof(b->shm_name));
 		if (!ret)
-			ret = fi_setname(&b->ep->fid, name, strlen(name) + 1);
+			ret = fi_setname(&b->ep->fid, b->shm_name,
+					 strlen(b->shm_name) + 1);
 	}
 	if (!ret)
 		ret = fi_enable(b->ep);
@@ -632,6 +638,82 @@ static int ofi_fabric_open(struct fab_backend *b)
 		ofi_fabric_close(b);
 		return ofi_err(ret);
 	}
+	return 0;
+}
+
+/* reg_mr - registers area @r in our domain. */
+static int reg_mr(struct fab_backend *b, struct ofi_reg *r)
+{
+	int ret =
+	    fi_mr_reg(b->domain, (void *)r->base, r->len, FI_READ | FI_WRITE, 0,
+		      b->next_key++, 0, &r->mr, NULL);
+
+	if (!ret && b->mr_endpoint) {
+		ret = fi_mr_bind(r->mr, &b->ep->fid, 0);
+		if (!ret)
+			ret = fi_mr_enable(r->mr);
+		if (ret)
+			fi_close(&r->mr->fid);
+	}
+	if (ret) {
+		r->mr = NULL;
+		FM_WARN(fabric, "registering %zu bytes at %p: %s", r->len,
+			(void *)r->base, ofi_strerror(-ret));
+		return ofi_err(ret);
+	}
+	r->desc = fi_mr_desc(r->mr);
+	return 0;
+}
+
+/*
+ * ofi_up - opens the fabric on first use: loading libfabric and opening an
+ * endpoint costs ~300 ms of a process's start (its providers probe the
+ * machine), and most processes - shells, compilers, short helpers - never
+ * evict a page. The control connections and the session (HELLO) are made
+ * at open, so a missing server or a wrong token is still known at start.
+ * Locked. Returns 0 or -errno (the session is then failed).
+ */
+static int ofi_up(struct fab_backend *b)
+{
+	int ret;
+
+	if (FM_LIKELY(b->up))
+		return 0;
+	ret = ofi_fabric_open(b);
+	if (ret)
+		return ret;
+	b->up = true;
+	for (size_t i = 0; i < b->nregs && !ret; i++)
+		ret = reg_mr(b, &b->regs[i]);
+	for (int s = 0; s < b->nservers && !ret; s++) {
+		struct ofi_server *sv = &b->srv[s];
+		if (fi_av_insert(b->av, sv->addr, 1, &sv->fiaddr, 0, NULL) !=
+		    1) {
+			FM_ERR(fabric,
+			       "server %s: its fabric address is not usable "
+			       "here",
+			       sv->ep.name);
+			ret = -EHOSTUNREACH;
+		}
+	}
+	return ret;
+}
+
+/* ofi_self_addr - what HELLO and FORK_OPEN tell the server about us: with
+ * shm the name our endpoint will have (the server removes its file when
+ * the session ends), else nothing. Returns 0 or -errno. */
+static int ofi_self_addr(struct fab_backend *b)
+{
+	int ret;
+
+	b->addr_len = 0;
+	if (strcmp(b->provider, "shm") != 0)
+		return 0;
+	ret = fmp_shm_name('c', b->shm_name, sizeof(b->shm_name));
+	if (ret)
+		return ret;
+	b->addr_len = strlen(b->shm_name) + 1;
+	memcpy(b->addr, b->shm_name, b->addr_len);
 	return 0;
 }
 
@@ -655,21 +737,9 @@ static int ofi_reg_one(struct fab_backend *b, void *base, size_t len)
 		b->regs = nr;
 		b->regs_cap = cap;
 	}
-	ret = fi_mr_reg(b->domain, base, len, FI_READ | FI_WRITE, 0,
-			b->next_key++, 0, &r.mr, NULL);
-	if (!ret && b->mr_endpoint) {
-		ret = fi_mr_bind(r.mr, &b->ep->fid, 0);
-		if (!ret)
-			ret = fi_mr_enable(r.mr);
-		if (ret)
-			fi_close(&r.mr->fid);
-	}
-	if (ret) {
-		FM_WARN(fabric, "registering %zu bytes at %p: %s", len, base,
-			ofi_strerror(-ret));
-		return ofi_err(ret);
-	}
-	r.desc = fi_mr_desc(r.mr);
+	/* registered now if the fabric is up, else by ofi_up */
+	if (b->up && (ret = reg_mr(b, &r)))
+		return ret;
 	b->regs[b->nregs++] = r;
 	return 0;
 }
@@ -716,6 +786,9 @@ static int ctl_connect(struct ofi_server *sv)
 	return 0;
 }
 
+/* av_insert - keeps server @sv's session and fabric address from @rep,
+ * and puts the address in our table if the fabric is up (else ofi_up
+ * will). */
 static int av_insert(struct fab_backend *b, struct ofi_server *sv,
 		     const struct fmp_session_rep *rep)
 {
@@ -723,7 +796,12 @@ static int av_insert(struct fab_backend *b, struct ofi_server *sv,
 
 	if (rep->addr_len == 0 || rep->addr_len > FMP_ADDR_MAX)
 		return -EPROTO;
-	ret = fi_av_insert(b->av, rep->addr, 1, &sv->fiaddr, 0, NULL);
+	memcpy(sv->addr, rep->addr, rep->addr_len);
+	sv->addr_len = rep->addr_len;
+	sv->session = rep->session;
+	if (!b->up)
+		return 0;
+	ret = fi_av_insert(b->av, sv->addr, 1, &sv->fiaddr, 0, NULL);
 	if (ret != 1) {
 		FM_ERR(fabric,
 		       "server %s: its fabric address is not usable "
@@ -922,7 +1000,7 @@ static int ofi_open(const char *spec, struct fab_backend **out)
 			ret = ofi_info(b, s);
 	}
 	if (!ret)
-		ret = ofi_fabric_open(b);
+		ret = ofi_self_addr(b); /* the fabric opens on first use */
 	for (int s = 0; s < b->nservers && !ret; s++)
 		ret = ofi_hello(b, s, token);
 	if (ret) {
@@ -1117,6 +1195,11 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 		ret = b->dead;
 		goto out;
 	}
+	if (FM_UNLIKELY(!b->up) && (ret = ofi_up(b)) != 0) {
+		ofi_fail(b, 0, "cannot open the fabric");
+		ret = b->dead;
+		goto out;
+	}
 	e = tab_get(b, c, &s);
 	r = reg_find(b, buf, len);
 	if (e == NULL || r == NULL) {
@@ -1207,7 +1290,7 @@ static int ofi_poll(struct fab_backend *b, struct fab_completion *out, int max)
 		b->ring_head = (b->ring_head + 1) % b->ring_cap;
 		b->ring_n--;
 	}
-	if (n < max && !b->dead)
+	if (n < max && !b->dead && b->up)
 		n += cq_drain(b, out + n, max - n);
 	/* cq_drain may have failed the session: hand out what it queued */
 	while (n < max && b->ring_n > 0) {
@@ -1339,7 +1422,7 @@ static int ofi_fork_open(const struct fab_ticket *t, struct fab_backend **out)
 	for (int s = 0; s < b->nservers && !ret; s++)
 		ret = ctl_connect(&b->srv[s]);
 	if (!ret)
-		ret = ofi_fabric_open(b);
+		ret = ofi_self_addr(b); /* the fabric opens on first use */
 	for (size_t i = 0; i < p->nregs && !ret; i++)
 		ret = ofi_reg_one(b, (void *)p->regs[i].base, p->regs[i].len);
 	for (int s = 0; s < b->nservers && !ret; s++) {
@@ -1387,6 +1470,18 @@ static void ofi_close(struct fab_backend *b)
 	ofi_free(b);
 }
 
+static int ofi_ready(struct fab_backend *b)
+{
+	int ret;
+
+	if (ofi_stale(b))
+		return -ECHILD;
+	pthread_mutex_lock(&b->lock);
+	ret = b->dead ? b->dead : ofi_up(b);
+	pthread_mutex_unlock(&b->lock);
+	return ret;
+}
+
 const struct fab_ops fab_ofi_ops = {
     .name = "ofi",
     .open = ofi_open,
@@ -1396,6 +1491,7 @@ const struct fab_ops fab_ofi_ops = {
     .read = ofi_read,
     .write = ofi_write,
     .poll = ofi_poll,
+    .ready = ofi_ready,
     .fork_prepare = ofi_fork_prepare,
     .fork_open = ofi_fork_open,
     .fork_cancel = ofi_fork_cancel,

@@ -147,6 +147,7 @@ static struct {
 	int fork_sock[2];
 	bool fork_ticket_ok;
 	bool child_session; /* forked child: session not opened from ticket */
+	bool be_ready;	    /* the backend's ready() was called */
 	struct fab_ticket ticket;
 	uint64_t gen;	/* pager loop iterations, while forking */
 	bool want_home; /* fallback: bring everything back, then pause */
@@ -634,8 +635,17 @@ static unsigned evict_batch(void)
  * once the budget would be passed. */
 static void make_room(size_t n)
 {
+	int rc;
+
 	if (pg.resident + n <= pg.budget)
 		return;
+	if (FM_UNLIKELY(!pg.be_ready)) {
+		/* before the first page leaves (see fab_ops.ready) */
+		rc = pg.ops->ready(pg.be);
+		if (rc)
+			fatal_backend("opening the way to far memory", rc);
+		pg.be_ready = true;
+	}
 	while (pg.resident + n > pg.low) {
 		if (pg.resident - pg.leaving + n > pg.low && evict_batch() > 0)
 			continue;
@@ -879,6 +889,10 @@ static void session_ensure(void)
 		rc = pg.ops->reg(pg.be, pg.stage, NSTAGE * HEAP_PAGE);
 	if (rc == 0)
 		rc = pg.ops->reg(pg.be, pg.fetch, NFETCH * HEAP_PAGE);
+	/* the parent had loaded its libraries: ready now is cheap, and
+	 * safe before the first fetch of a page the parent evicted */
+	if (rc == 0 && pg.be_ready)
+		rc = pg.ops->ready(pg.be);
 	if (rc)
 		child_fatal("opening its far-memory session", rc);
 	/* the parent's session as copied (the ticket points into it):
