@@ -665,6 +665,8 @@ static int reg_mr(struct fab_backend *b, struct ofi_reg *r)
 	return 0;
 }
 
+static int av_put(struct fab_backend *b, struct ofi_server *sv);
+
 /*
  * ofi_up - opens the fabric on first use: loading libfabric and opening an
  * endpoint costs ~300 ms of a process's start (its providers probe the
@@ -685,17 +687,8 @@ static int ofi_up(struct fab_backend *b)
 	b->up = true;
 	for (size_t i = 0; i < b->nregs && !ret; i++)
 		ret = reg_mr(b, &b->regs[i]);
-	for (int s = 0; s < b->nservers && !ret; s++) {
-		struct ofi_server *sv = &b->srv[s];
-		if (fi_av_insert(b->av, sv->addr, 1, &sv->fiaddr, 0, NULL) !=
-		    1) {
-			FM_ERR(fabric,
-			       "server %s: its fabric address is not usable "
-			       "here",
-			       sv->ep.name);
-			ret = -EHOSTUNREACH;
-		}
-	}
+	for (int s = 0; s < b->nservers && !ret; s++)
+		ret = av_put(b, &b->srv[s]);
 	return ret;
 }
 
@@ -786,31 +779,32 @@ static int ctl_connect(struct ofi_server *sv)
 	return 0;
 }
 
+/* av_put - server @sv's fabric address into our table. */
+static int av_put(struct fab_backend *b, struct ofi_server *sv)
+{
+	int ret = fi_av_insert(b->av, sv->addr, 1, &sv->fiaddr, 0, NULL);
+
+	if (ret != 1) {
+		FM_ERR(fabric,
+		       "server %s: its fabric address is not usable here (%s)",
+		       sv->ep.name, ofi_strerror(ret < 0 ? -ret : FI_EINVAL));
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
 /* av_insert - keeps server @sv's session and fabric address from @rep,
  * and puts the address in our table if the fabric is up (else ofi_up
  * will). */
 static int av_insert(struct fab_backend *b, struct ofi_server *sv,
 		     const struct fmp_session_rep *rep)
 {
-	int ret;
-
 	if (rep->addr_len == 0 || rep->addr_len > FMP_ADDR_MAX)
 		return -EPROTO;
 	memcpy(sv->addr, rep->addr, rep->addr_len);
 	sv->addr_len = rep->addr_len;
 	sv->session = rep->session;
-	if (!b->up)
-		return 0;
-	ret = fi_av_insert(b->av, sv->addr, 1, &sv->fiaddr, 0, NULL);
-	if (ret != 1) {
-		FM_ERR(fabric,
-		       "server %s: its fabric address is not usable "
-		       "here (%s)",
-		       sv->ep.name, ofi_strerror(-ret));
-		return -EHOSTUNREACH;
-	}
-	sv->session = rep->session;
-	return 0;
+	return b->up ? av_put(b, sv) : 0;
 }
 
 /* ofi_info - asks server @s which provider it runs. Returns 0 or -errno. */
