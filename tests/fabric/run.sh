@@ -6,6 +6,8 @@
 #     with --provider tcp), the program gives the answers it gives without
 #     farmem, and afterwards neither the server nor its files are left;
 #   - --server: a server of our own, with the memory back to zero after;
+#   - a server too small: what finds no room stays local, with a warning,
+#     and the answers are the same;
 #   - the server killed under a running program: the program stops with a
 #     message naming the server, never reads zeros;
 #   - bad input: a malformed --server, no server there, no or a wrong token.
@@ -72,7 +74,21 @@ fab_start_server --size 256M --provider tcp
 	fail "named: exit $?: $(tail -5 "$FAB_TMP/named.err")"
 check_run named
 fab_stats_zero
+named=$SERVER_ADDR named_pid=$SERVER_PID
 echo "named server: ok, $(cat "$FAB_TMP/stats")"
+
+# ---- a server too small: the pages that find no room stay local --------------
+fab_start_server --size 8M --provider tcp
+full=$SERVER_ADDR
+"$RUN" --local-mem 16M --server "$full" --stats-file "$FAB_TMP/full.stats" \
+	-- "$FILL" 96 >"$FAB_TMP/full.out" 2>"$FAB_TMP/full.err" ||
+	fail "full: exit $?: $(tail -5 "$FAB_TMP/full.err")"
+cmp -s "$FAB_TMP/ref.out" "$FAB_TMP/full.out" ||
+	fail "full: stdout differs from the run without farmem"
+grep -q "far memory is full" "$FAB_TMP/full.err" ||
+	fail "full: no warning that far memory is full: $(cat "$FAB_TMP/full.err")"
+echo "pool full: same answers, $(grep -m1 'far memory is full' "$FAB_TMP/full.err")"
+SERVER_ADDR=$named SERVER_PID=$named_pid
 
 # ---- the server goes away under the program ---------------------------------
 # A program that keeps re-reading 64 MiB under a 16 MiB budget until it is
