@@ -119,7 +119,6 @@ struct fab_backend {
 	struct fid_cq *cq;
 	struct fid_ep *ep;
 	bool mr_local, mr_endpoint, mr_prov_key;
-	uint64_t write_flags;		 /* FI_DELIVERY_COMPLETE but with shm */
 	bool up;			 /* the fabric is open (ofi_up) */
 	char shm_name[FMP_SHM_NAME_MAX]; /* with shm: our endpoint's name */
 	uint8_t addr[FMP_ADDR_MAX];
@@ -602,8 +601,6 @@ static int ofi_fabric_open(struct fab_backend *b)
 	b->mr_local = b->info->domain_attr->mr_mode & FI_MR_LOCAL;
 	b->mr_endpoint = b->info->domain_attr->mr_mode & FI_MR_ENDPOINT;
 	b->mr_prov_key = b->info->domain_attr->mr_mode & FI_MR_PROV_KEY;
-	b->write_flags =
-	    strcmp(b->provider, "shm") == 0 ? 0 : FI_DELIVERY_COMPLETE;
 
 	ret = lib.fabric(b->info->fabric_attr, &b->fabric, NULL);
 	if (!ret)
@@ -1222,15 +1219,13 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 			 * Complete only once the data is in the server's
 			 * memory: the pager drops its copy on completion,
 			 * and a forked child reads through another
-			 * connection. (tcp's default completes on send.)
-			 * shm's writes of a page or more are copied into
-			 * the server by us (fast path) or by the server
-			 * before they complete; asking for delivery there
-			 * only forces the slow path, a round trip through
-			 * the server's queue.
+			 * connection. (tcp's default completes on send;
+			 * shm's slow path, for a page, once the data is in
+			 * the server's queue, where a fast-path read does
+			 * not look.)
 			 */
 			ret = fi_writemsg(b->ep, &msg,
-					  FI_COMPLETION | b->write_flags);
+					  FI_COMPLETION | FI_DELIVERY_COMPLETE);
 		} else
 			ret = fi_read(b->ep, buf, len, desc, b->srv[s].fiaddr,
 				      e->raddr + off, e->key, &op->fictx);

@@ -41,8 +41,7 @@
  *   --token-file FILE   read the shared secret from the first line of FILE.
  *   --max-clients N     control connections served at once (default 1024).
  *   --spin-us N         keep polling the fabric this long after the last
- *                       activity before sleeping (default 1000; 0 with
- *                       shm, whose clients copy the data themselves).
+ *                       activity before sleeping (default 1000).
  *   --ticket-timeout S  a fork ticket not opened within S seconds is
  *                       dropped with its references (default 15; a child
  *                       opens its session as soon as it starts).
@@ -155,7 +154,7 @@ static struct {
 	 "tcp",
 	 NULL,
 	 1024,
-	 ~0u, /* spin_us: by provider, see main */
+	 1000,
 	 15,
 	 false,
 	 false};
@@ -1731,11 +1730,6 @@ int main(int argc, char **argv)
 	 * resident at the default 16 KiB) */
 	setenv("FI_OFI_RXM_BUFFER_SIZE", "1024", 0);
 
-	/* shm clients move the bytes themselves (cross-memory attach) and
-	 * we only hand back queue credits: polling would take a CPU from
-	 * them for nothing. Other providers need us for every transfer. */
-	if (opt.spin_us == ~0u)
-		opt.spin_us = strcmp(opt.provider, "shm") == 0 ? 0 : 1000;
 	if (signals_open() || pool_init() || listen_open(&lep) ||
 	    fabric_open(&lep))
 		goto fail;
