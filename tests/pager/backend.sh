@@ -11,6 +11,11 @@
 	exit 99
 }
 export FM_TEST_BACKEND
+# a hung run is killed after this many seconds: over tcp on a busy 2-core
+# machine a page costs up to a millisecond (a descheduled server), and the
+# slowest runs take minutes; not a speed check
+: "${FM_TEST_TIMEOUT:=600}"
+export FM_TEST_TIMEOUT
 bk_failed=0 bk_ran=0
 for t in $FM_PAGER_TESTS; do
 	echo "=== $t over $FM_TEST_BACKEND"
