@@ -615,14 +615,10 @@ static int ofi_fabric_open(struct fab_backend *b)
 		ret = fi_ep_bind(b->ep, &b->av->fid, 0);
 	if (!ret)
 		ret = fi_ep_bind(b->ep, &b->cq->fid, FI_TRANSMIT | FI_RECV);
-	if (!ret && strcmp(b->provider, "shm") == 0) {
-		if (b->shm_name[0] == '\0')
-			ret =
-			    fmp_shm_name('c', b->shm_name, sizeof(b->shm_name));
-		if (!ret)
-			ret = fi_setname(&b->ep->fid, b->shm_name,
-					 strlen(b->shm_name) + 1);
-	}
+	/* named by ofi_self_addr, before HELLO told the server the name */
+	if (!ret && strcmp(b->provider, "shm") == 0)
+		ret = fi_setname(&b->ep->fid, b->shm_name,
+				 strlen(b->shm_name) + 1);
 	if (!ret)
 		ret = fi_enable(b->ep);
 	if (!ret) {
