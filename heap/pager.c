@@ -472,8 +472,10 @@ static int drain(void)
 /* Waits for at least one completion (transfers are in flight). */
 static void drain_one(void)
 {
+	struct sched_idle w = {0};
+
 	while (pg.inflight && drain() == 0)
-		;
+		sched_idle_pause(&w);
 }
 
 /* ---- eviction ------------------------------------------------------------- */
@@ -948,8 +950,14 @@ static void *pager_main(void *arg)
 			busy = 1;
 		}
 		pthread_mutex_unlock(&pg.lock);
-		if (busy || pg.inflight) {
+		if (busy) {
 			sched_idle_reset(&idle);
+			continue;
+		}
+		if (pg.inflight) {
+			/* only polling moves them: no blocking, but room for
+			 * the server if it shares our cores */
+			sched_idle_pause(&idle);
 			continue;
 		}
 		if (!sched_idle_should_block(&idle))

@@ -21,8 +21,8 @@ uint64_t sched_now_ns(void);
 /*
  * Spin, then block: a waiter polls while work arrives often and sleeps only
  * after SCHED_SPIN_NS without any (a wake-up costs ~40 us on these VMs,
- * DESIGN.md). sched_idle_begin starts or continues an idle stretch and
- * returns true once it is time to block; sched_idle_end ends it.
+ * DESIGN.md). sched_idle_should_block starts or continues an idle stretch
+ * and returns true once it is time to block; sched_idle_reset ends it.
  */
 #define SCHED_SPIN_NS (200 * 1000)
 struct sched_idle {
@@ -30,5 +30,17 @@ struct sched_idle {
 };
 int sched_idle_should_block(struct sched_idle *s);
 void sched_idle_reset(struct sched_idle *s);
+
+/*
+ * sched_idle_pause - one empty turn of a wait that cannot block: a
+ * transfer in flight that only our polling moves. Spins for
+ * SCHED_YIELD_NS, then gives the core away at every turn (sched_yield),
+ * so that on a busy machine whoever must answer us gets to run: a
+ * farmem-server on the same cores, another process's pager. Polling
+ * without yielding, two tests over servers on two cores ran 10x slower
+ * than one after the other. Ended, like a stretch, by sched_idle_reset.
+ */
+#define SCHED_YIELD_NS (20 * 1000)
+void sched_idle_pause(struct sched_idle *s);
 
 #endif

@@ -97,3 +97,13 @@ void sched_idle_reset(struct sched_idle *s)
 {
 	s->since = 0;
 }
+
+void sched_idle_pause(struct sched_idle *s)
+{
+	uint64_t now = sched_now_ns();
+
+	if (s->since == 0)
+		s->since = now;
+	else if (now - s->since > SCHED_YIELD_NS)
+		sched_yield();
+}

@@ -153,10 +153,26 @@ fm_server_pid=
 fm_server_env=
 
 # fm_server_stop - stops the test's farmem-server, if it started one.
+# What it used and said goes to the log: its CPU time (the server polls
+# the fabric, so it competes with the test for the cores), and its stderr
+# if it had anything to say (a watchdog exit, a refused client).
 fm_server_stop() {
 	[ -n "$fm_server_pid" ] || return 0
-	kill -TERM "$fm_server_pid" 2>/dev/null
+	if [ -r "/proc/$fm_server_pid/stat" ]; then
+		# utime and stime, in clock ticks, after the ")" of comm
+		fm_ticks=$(sed 's/.*) //' "/proc/$fm_server_pid/stat" |
+			awk '{ print $12 + $13 }')
+		echo "farmem-server: $((fm_ticks / $(getconf CLK_TCK))) s of CPU"
+		kill -TERM "$fm_server_pid" 2>/dev/null
+	else
+		echo "farmem-server (pid $fm_server_pid) had already exited"
+	fi
 	wait "$fm_server_pid" 2>/dev/null
+	echo "farmem-server: exit $?"
+	if [ -s "$fm_tmp/server.err" ]; then
+		echo "farmem-server said:"
+		tail -n 20 "$fm_tmp/server.err"
+	fi
 	fm_server_pid=
 }
 

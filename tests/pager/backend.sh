@@ -16,21 +16,31 @@ export FM_TEST_BACKEND
 # slowest runs take minutes; not a speed check
 : "${FM_TEST_TIMEOUT:=600}"
 export FM_TEST_TIMEOUT
-bk_failed=0 bk_ran=0
+bk_failed=0 bk_ran=0 bk_why=
+bk_out=$(mktemp "${TMPDIR:-/tmp}/farmem-over.XXXXXX") || exit 99
+trap 'rm -f "$bk_out"' EXIT
 for t in $FM_PAGER_TESTS; do
 	echo "=== $t over $FM_TEST_BACKEND"
-	${SHELL:-sh} "$abs_top_srcdir/$t"
+	bk_t0=$(date +%s)
+	${SHELL:-sh} "$abs_top_srcdir/$t" >"$bk_out" 2>&1
 	rc=$?
+	cat "$bk_out"
+	echo "=== $t over $FM_TEST_BACKEND: exit $rc after $(($(date +%s) - bk_t0)) s"
 	case $rc in
 	0) bk_ran=$((bk_ran + 1)) ;;
-	77) echo "=== $t: skipped" ;;
+	77) ;;
 	*)
-		echo "=== FAIL: $t over $FM_TEST_BACKEND: exit $rc"
-		[ $rc -eq 99 ] && exit 99
+		# what failed, again at the end, where a cut log keeps it
+		bk_why="$bk_why
+=== FAIL: $t over $FM_TEST_BACKEND: exit $rc
+$(grep -E '^(FAIL|ERROR)|timed out' "$bk_out" | head -n 20)"
+		[ $rc -eq 99 ] && break
 		bk_failed=$((bk_failed + 1))
 		;;
 	esac
 done
+[ -n "$bk_why" ] && echo "$bk_why"
+[ $rc -eq 99 ] && exit 99
 echo "over $FM_TEST_BACKEND: $bk_ran passed, $bk_failed failed"
 [ $bk_failed -eq 0 ] || exit 1
 [ $bk_ran -gt 0 ] || exit 77
