@@ -35,6 +35,7 @@
 #ifndef FARMEM_FAB_H
 #define FARMEM_FAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,22 @@ struct fab_ops {
 	/* close - ends the session; its chunk references are dropped. */
 	void (*close)(struct fab_backend *b);
 };
+
+/*
+ * Fork generations, for the backends. A forked child holds a copy of its
+ * parent's session: used from the child it would act for the parent
+ * (closing it would end or free the parent's). So each session remembers
+ * the generation it was opened in (fab_fork_gen_open), every forked child
+ * bumps the generation, and a session of an older one is a copy that only
+ * refuses (-ECHILD).
+ */
+extern unsigned fab_fork_gen;
+unsigned fab_fork_gen_open(void);
+static inline bool fab_fork_stale(unsigned opened_in)
+{
+	return __builtin_expect(
+	    opened_in != __atomic_load_n(&fab_fork_gen, __ATOMIC_RELAXED), 0);
+}
 
 /* The backends. memfd: spec NULL (64 GiB store) or a size ("64M").
  * ofi: spec "host:port[,host:port...]", token in FARMEM_TOKEN. */

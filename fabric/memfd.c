@@ -57,7 +57,7 @@ struct fab_backend {
 	struct memfd_reg *regs;
 	size_t nregs, regs_cap;
 	uint64_t *snap; /* references handed to the last fork ticket */
-	unsigned forks; /* memfd_forks when opened: else a parent's copy */
+	unsigned forks; /* fork generation when opened (fab.h) */
 };
 
 /* What the parent hands its child: pointers into the parent's memory,
@@ -72,31 +72,10 @@ struct memfd_ticket {
 _Static_assert(sizeof(struct memfd_ticket) <= sizeof(struct fab_ticket),
 	       "ticket fits");
 
-/*
- * A forked child holds a copy of its parent's session and shares the
- * store: used from the child, the copy would act on the parent's
- * references (closing it would free the parent's chunks). Each session
- * remembers the fork generation it was opened in; every forked child
- * bumps the generation, and a copy then only refuses (-ECHILD).
- */
-static unsigned memfd_forks;
-static pthread_once_t memfd_forks_once = PTHREAD_ONCE_INIT;
-
-static void memfd_forks_child(void)
-{
-	memfd_forks++;
-}
-
-static void memfd_forks_init(void)
-{
-	pthread_atfork(NULL, NULL, memfd_forks_child);
-}
-
-/* memfd_stale - is @b a copy inherited from the parent? */
+/* memfd_stale - is @b a copy inherited from the parent? (fab.h) */
 static bool memfd_stale(const struct fab_backend *b)
 {
-	return FM_UNLIKELY(b->forks !=
-			   __atomic_load_n(&memfd_forks, __ATOMIC_RELAXED));
+	return fab_fork_stale(b->forks);
 }
 
 static uint32_t word_refs(uint64_t w)
@@ -186,8 +165,7 @@ static int memfd_new(int fd, size_t nslots, struct fab_backend **out)
 		return -ENOMEM;
 	memset(b, 0, sizeof(*b));
 	b->magic = MEMFD_MAGIC;
-	pthread_once(&memfd_forks_once, memfd_forks_init);
-	b->forks = memfd_forks;
+	b->forks = fab_fork_gen_open();
 	b->fd = fd;
 	b->nslots = nslots;
 	b->slots_len =

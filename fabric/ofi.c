@@ -135,7 +135,7 @@ struct fab_backend {
 	/* completions taken from the CQ while waiting for room to post */
 	struct fab_completion *ring;
 	size_t ring_cap, ring_head, ring_n;
-	unsigned forks; /* ofi_forks when opened: else a parent's copy */
+	unsigned forks; /* fork generation when opened (fab.h) */
 	int dead;	/* 0, or the error every call returns from now on */
 	unsigned empty_polls;
 	uint64_t progress_ns; /* last completion, or first post after idle */
@@ -206,31 +206,10 @@ static const char *ofi_strerror(int err)
 	return lib.strerror ? lib.strerror(err) : strerror(err);
 }
 
-/*
- * A forked child holds a copy of its parent's session: the parent's
- * endpoint, connections and references. Used from the child it would
- * act for the parent (close would end the parent's session), so each
- * session remembers the fork generation it was opened in, and every
- * forked child bumps the generation.
- */
-static unsigned ofi_forks;
-static pthread_once_t ofi_forks_once = PTHREAD_ONCE_INIT;
-
-static void ofi_forks_child(void)
-{
-	ofi_forks++;
-}
-
-static void ofi_forks_init(void)
-{
-	pthread_atfork(NULL, NULL, ofi_forks_child);
-}
-
-/* ofi_stale - is @b a copy inherited from the parent? */
+/* ofi_stale - is @b a copy inherited from the parent? (fab.h) */
 static bool ofi_stale(const struct fab_backend *b)
 {
-	return FM_UNLIKELY(b->forks !=
-			   __atomic_load_n(&ofi_forks, __ATOMIC_RELAXED));
+	return fab_fork_stale(b->forks);
 }
 
 static int ofi_err(int fi_ret)
@@ -880,8 +859,7 @@ static struct fab_backend *ofi_new(void)
 	memset(b, 0, sizeof(*b));
 	b->magic = OFI_MAGIC;
 	b->next_key = 1;
-	pthread_once(&ofi_forks_once, ofi_forks_init);
-	b->forks = ofi_forks;
+	b->forks = fab_fork_gen_open();
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_mutex_init(&b->ctl_lock, NULL);
 	for (int s = 0; s < FAB_OFI_MAX_SERVERS; s++)
