@@ -149,6 +149,8 @@ struct pager_stats {
 	uint64_t resident_peak;	  /* pages */
 	uint64_t resident;	  /* pages, now */
 	uint64_t budget;	  /* pages */
+	uint64_t chunks;	  /* far chunks allocated, over the run */
+	uint64_t chunk_indexes;	  /* most far chunks held at once */
 	uint32_t lat_hist[PAGER_LAT_BUCKETS];
 };
 

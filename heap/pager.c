@@ -136,8 +136,10 @@ static struct {
 
 	fab_chunk_t *chunks;  /* chunk index -> backend chunk */
 	uint32_t *chunk_used; /* slots in use; CHUNK_FROZEN: shared at fork */
-	size_t nchunks;
-	uint32_t *slot_free; /* stack of free remote slots */
+	size_t nchunks;	      /* indexes ever used */
+	size_t chunk_dead;    /* a dead index to reuse, or SIZE_MAX: a list
+				 linked through chunks[] */
+	uint32_t *slot_free;  /* stack of free remote slots */
 	size_t slot_nfree;
 
 	/* fork (see pager_fork_prepare) */
@@ -160,11 +162,16 @@ static struct {
 	.uffd = -1,
 	.evfd = -1,
 	.fork_fd = -1,
-	.fork_sock = {-1, -1}};
+	.fork_sock = {-1, -1},
+	.chunk_dead = SIZE_MAX};
 
 /* A chunk referenced by a forked child or parent too: no slot of it is
- * written again, and it is put when its last slot here is freed. */
+ * written again, and it is put when its last slot here is freed. Then it
+ * is dead (CHUNK_FROZEN and no slot): its index waits in pg.chunk_dead for
+ * the next chunk, so that a program that forks and evicts for days does
+ * not run out of indexes (slot numbers stop at PG_HOT). */
 #define CHUNK_FROZEN (1u << 31)
+#define CHUNK_DEAD   CHUNK_FROZEN
 
 static const char zero_page[HEAP_PAGE * ZERO_BATCH]
     __attribute__((aligned(4096)));
@@ -200,40 +207,53 @@ static int slot_get(uint32_t *out)
 	int rc;
 
 	if (pg.slot_nfree == 0) {
-		if ((pg.nchunks + 1) * SLOTS_PER_CHUNK > PG_HOT)
+		size_t ci = pg.chunk_dead;
+
+		if (ci == SIZE_MAX &&
+		    (pg.nchunks + 1) * SLOTS_PER_CHUNK > PG_HOT)
 			return -ENOSPC;
 		rc = pg.ops->chunk_alloc(pg.be, &c);
 		if (rc)
 			return rc;
-		pg.chunks[pg.nchunks] = c;
-		pg.chunk_used[pg.nchunks] = 0;
+		pg.st.chunks++;
+		if (ci == SIZE_MAX)
+			ci = pg.nchunks++;
+		else
+			pg.chunk_dead = (size_t)pg.chunks[ci];
+		pg.chunks[ci] = c;
+		pg.chunk_used[ci] = 0;
 		for (size_t i = SLOTS_PER_CHUNK; i-- > 0;)
 			pg.slot_free[pg.slot_nfree++] =
-			    (uint32_t)(pg.nchunks * SLOTS_PER_CHUNK + i);
-		pg.nchunks++;
+			    (uint32_t)(ci * SLOTS_PER_CHUNK + i);
 	}
 	*out = pg.slot_free[--pg.slot_nfree];
 	pg.chunk_used[*out / SLOTS_PER_CHUNK]++;
 	return 0;
 }
 
+/* chunk_die - puts chunk @c, whose last slot here was freed, and keeps
+ * its index for reuse. */
+static void chunk_die(size_t c)
+{
+	int rc = pg.ops->chunk_put(pg.be, pg.chunks[c]);
+
+	if (rc)
+		FM_WARN_RL(pager, "releasing far memory failed: %s",
+			   strerror(-rc));
+	pg.chunk_used[c] = CHUNK_DEAD;
+	pg.chunks[c] = (fab_chunk_t)pg.chunk_dead;
+	pg.chunk_dead = c;
+}
+
 static void slot_put(uint32_t s)
 {
 	size_t c = s / SLOTS_PER_CHUNK;
-	int rc;
 
 	pg.chunk_used[c]--;
-	if (!(pg.chunk_used[c] & CHUNK_FROZEN)) {
+	if (!(pg.chunk_used[c] & CHUNK_FROZEN))
 		pg.slot_free[pg.slot_nfree++] = s;
-		return;
-	}
-	if (pg.chunk_used[c] == CHUNK_FROZEN) {
-		rc = pg.ops->chunk_put(pg.be, pg.chunks[c]);
-		if (rc)
-			FM_WARN_RL(pager, "releasing far memory failed: %s",
-				   strerror(-rc));
-		pg.chunk_used[c] = 0; /* gone: never counted again */
-	}
+	else if (pg.chunk_used[c] == CHUNK_FROZEN)
+		chunk_die(c);
 }
 
 /* Before fork: every chunk becomes shared with the child. Free slots in
@@ -242,13 +262,11 @@ static void chunks_freeze(void)
 {
 	for (size_t c = 0; c < pg.nchunks; c++) {
 		if (pg.chunk_used[c] & CHUNK_FROZEN)
-			continue;
-		if (pg.chunk_used[c] == 0) {
-			pg.ops->chunk_put(pg.be, pg.chunks[c]);
-			pg.chunk_used[c] = CHUNK_FROZEN; /* never used again */
-			continue;
-		}
-		pg.chunk_used[c] |= CHUNK_FROZEN;
+			continue; /* frozen before, or dead */
+		if (pg.chunk_used[c] == 0)
+			chunk_die(c);
+		else
+			pg.chunk_used[c] |= CHUNK_FROZEN;
 	}
 	pg.slot_nfree = 0;
 }
@@ -1321,5 +1339,6 @@ void pager_stats_get(struct pager_stats *s)
 	*s = pg.st;
 	s->resident = pg.resident;
 	s->budget = pg.budget;
+	s->chunk_indexes = pg.nchunks;
 	pthread_mutex_unlock(&pg.lock);
 }

@@ -86,6 +86,10 @@ static void pager_print(char *buf, size_t len, size_t *o)
 	    (unsigned long long)p.faults_remote,
 	    (unsigned long long)p.faults_staged,
 	    (unsigned long long)p.faults_spurious);
+	if (p.chunks)
+		put(buf, len, o, "  %-22s %llu allocated, at most %llu held\n",
+		    "far chunks", (unsigned long long)p.chunks,
+		    (unsigned long long)p.chunk_indexes);
 	if (p.fetched)
 		put(buf, len, o, "  %-22s p50 <= %u us, p99 <= %u us\n",
 		    "fetch latency", lat_quantile(&p, 0.5),

@@ -146,7 +146,7 @@ fmp_check_paged() {
 fmp_show_stats() {
 	for f in "$fm_tmp/$1".stats.*; do
 		[ -f "$f" ] || continue
-		grep -E 'statistics|resident peak|evicted|fetched|dropped|faults' "$f"
+		grep -E 'statistics|resident peak|evicted|fetched|dropped|faults|far chunks' "$f"
 	done
 }
 
