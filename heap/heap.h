@@ -165,7 +165,9 @@ struct pager_stats {
  * userfaultfd), -EINVAL (a needed userfaultfd feature is missing) or
  * another.
  */
-int pager_init(size_t budget, const char *backend_spec, bool *backend_failed);
+enum pager_victim { PAGER_VICTIM_CLOCK = 0, PAGER_VICTIM_RANDOM = 1 };
+int pager_init(size_t budget, const char *backend_spec, int victim,
+	       bool *backend_failed);
 bool pager_active(void);
 /*
  * pager_discard - drops the region pages of [addr, addr+len) (page

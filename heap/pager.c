@@ -110,6 +110,8 @@ static struct {
 	uint32_t *pt;
 	size_t top; /* pages below this were touched at some point */
 	size_t hand;
+	bool random_victims; /* FARMEM_VICTIM=random: no recency at all */
+	uint64_t rnd;	     /* its xorshift state */
 
 	size_t budget, low;
 	size_t resident; /* region-resident plus staging in use */
@@ -500,8 +502,12 @@ static void drain_one(void)
 
 static bool evictable(size_t p)
 {
+	uint32_t e = pg.pt[p];
+
+	if (pg.random_victims)
+		e &= ~PG_HOT; /* recency ignored, for comparison */
 	return p % SEG_PAGES >= SEG_HEADER_PAGES &&
-	       pg.pt[p] == PG_ENTRY(PG_RESIDENT, 0); /* resident, not hot */
+	       e == PG_ENTRY(PG_RESIDENT, 0); /* resident, not hot */
 }
 
 /* Moves @n pages from @p to staging @s. Returns pages moved, or a negative
@@ -557,6 +563,24 @@ static size_t clock_victim(void)
 	return SIZE_MAX;
 }
 
+/* FARMEM_VICTIM=random: any resident page, to show what the clock is
+ * worth (scripts/farmem-bench-victim). Falls back to the clock when few
+ * pages are resident. */
+static size_t random_victim(void)
+{
+	for (int n = 0; n < 256 && pg.top; n++) {
+		size_t p;
+
+		pg.rnd ^= pg.rnd << 13;
+		pg.rnd ^= pg.rnd >> 7;
+		pg.rnd ^= pg.rnd << 17;
+		p = (size_t)(pg.rnd % pg.top);
+		if (evictable(p))
+			return p;
+	}
+	return clock_victim();
+}
+
 /*
  * Evicts up to RUN_MAX cold pages: they are moved (runs of neighbours in
  * one call each) into consecutive staging slots, and written out in as few
@@ -571,7 +595,7 @@ static unsigned evict_batch(void)
 
 	got = stage_take(RUN_MAX, &s);
 	while (used < got && failures < 4) {
-		size_t p = clock_victim();
+		size_t p = pg.random_victims ? random_victim() : clock_victim();
 		int moved;
 
 		if (p == SIZE_MAX)
@@ -994,7 +1018,8 @@ static void *pager_main(void *arg)
 
 /* ---- interface ------------------------------------------------------------ */
 
-int pager_init(size_t budget, const char *backend_spec, bool *backend_failed)
+int pager_init(size_t budget, const char *backend_spec, int victim,
+	       bool *backend_failed)
 {
 	size_t slots_len, chunks_len, free_len;
 	void *p;
@@ -1003,6 +1028,8 @@ int pager_init(size_t budget, const char *backend_spec, bool *backend_failed)
 	pg.base = (char *)heap_region_base;
 	pg.npages = heap_region_size >> PG_SHIFT;
 	pg.budget = budget >> PG_SHIFT;
+	pg.random_victims = victim == PAGER_VICTIM_RANDOM;
+	pg.rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 	pg.low = pg.budget - (pg.budget / 64 > 32 ? pg.budget / 64 : 32);
 
 	rc = prim_uffd_open(PRIM_UFFD_MOVE | PRIM_UFFD_THREAD_ID |

@@ -128,7 +128,8 @@ static int step_pager(void)
 
 	if (pre_opt.local_mem == 0)
 		return 0; /* no budget: nothing to page */
-	rc = pager_init(pre_opt.local_mem, pre_opt.servers, &backend_failed);
+	rc = pager_init(pre_opt.local_mem, pre_opt.servers, pre_opt.victim,
+			&backend_failed);
 	if (rc && backend_failed)
 		fail_hint =
 		    pre_opt.servers ? backend_hint(rc) : "see FARMEM_LOG=debug";

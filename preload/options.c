@@ -16,6 +16,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug",
 					 NULL};
 static const char *const children_modes[] = {"farmem", "plain", NULL};
 static const char *const fallback_modes[] = {"refuse", "passthrough", NULL};
+static const char *const victim_modes[] = {"clock", "random", NULL};
 
 #define OFF(f) offsetof(struct pre_options, f)
 
@@ -46,6 +47,9 @@ FM_HIDDEN const struct pre_option pre_option_table[] = {
      "if the runtime cannot start in the main program: refuse (exit "
      "with the reason) or passthrough (run on libc malloc); children "
      "always pass through"},
+    {"VICTIM", PRE_OPT_ENUM, "clock", victim_modes, 0, false, OFF(victim),
+     "which resident pages are evicted: clock (not faulted in since the "
+     "hand last passed) or random (for comparison)"},
     {"MAIN_PID", PRE_OPT_PID, "0", NULL, 0, false, OFF(main_pid),
      "set by farmem-run: the pid of the program it started"},
     {"SERVERS", PRE_OPT_STRING, "", NULL, 0, false, OFF(servers),

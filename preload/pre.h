@@ -98,6 +98,7 @@ struct pre_options {
 	const char *log_file;	/* FARMEM_LOG_FILE, NULL = stderr */
 	int children;		/* FARMEM_CHILDREN */
 	int fallback;		/* FARMEM_FALLBACK */
+	int victim;		/* FARMEM_VICTIM: enum pager_victim */
 	long main_pid;		/* FARMEM_MAIN_PID, 0 = unknown */
 	const char *servers;	/* FARMEM_SERVERS, NULL = in-process */
 	const char *token;	/* FARMEM_TOKEN (farmem-server sessions) */
