@@ -141,6 +141,7 @@ struct pager_stats {
 	uint64_t faults_staged;	  /* pages taken back while being written */
 	uint64_t faults_spurious; /* already resolved when read */
 	uint64_t evicted;	  /* pages written out */
+	uint64_t dropped_clean;	  /* pages evicted unchanged: no write */
 	uint64_t fetched;	  /* pages read back */
 	uint64_t prefetched;	  /* of those, read ahead of a fault */
 	uint64_t discarded;	  /* pages dropped by free/madvise */

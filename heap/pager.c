@@ -9,7 +9,8 @@
  * count is exact.
  *
  *   NEVER     never touched, or discarded: reads as zeros
- *   RESIDENT  present in the region
+ *   RESIDENT  present in the region; <index> - 1 is a remote slot that
+ *             still holds what was fetched (0: none), see below
  *   WRITING   moved out to staging slot <index>, being written remote
  *   REMOTE    only in remote slot <index>
  *   FETCHING  being read into fetch buffer <index>
@@ -19,6 +20,16 @@
  * the same userfaultfd, outside the region) and written remote from there.
  * A program thread touching it meanwhile faults and gets it back from
  * staging at once; only that thread waits, and only for one copy.
+ *
+ * Clean pages leave without a write. A page fetched back keeps its remote
+ * slot, and a sum of what was fetched (pg.sums). When it is evicted
+ * again, the sum of the copy in staging - taken from the program by the
+ * move, so no write can race with it - decides: the same, and the page is
+ * REMOTE in its old slot at once ("dropped clean"); different, and the
+ * old slot is freed and the page written to a new one. The sum
+ * (page_sum) detects every change confined to one of its four lanes of
+ * 64-bit words; only changes across lanes can cancel out, with odds of
+ * about 2^-64.
  *
  * One pager thread owns the fault and completion loop; program threads
  * enter only through pager_discard() and the fork hooks. All of it is
@@ -108,7 +119,8 @@ static struct {
 	char *base;
 	size_t npages;
 	uint32_t *pt;
-	size_t top; /* pages below this were touched at some point */
+	uint64_t *sums; /* RESIDENT with a slot: page_sum of what came back */
+	size_t top;	/* pages below this were touched at some point */
 	size_t hand;
 	bool random_victims; /* FARMEM_VICTIM=random: no recency at all */
 	uint64_t rnd;	     /* its xorshift state */
@@ -211,8 +223,9 @@ static int slot_get(uint32_t *out)
 	if (pg.slot_nfree == 0) {
 		size_t ci = pg.chunk_dead;
 
+		/* slot + 1 must fit an index (RESIDENT's clean slot) */
 		if (ci == SIZE_MAX &&
-		    (pg.nchunks + 1) * SLOTS_PER_CHUNK > PG_HOT)
+		    (pg.nchunks + 1) * SLOTS_PER_CHUNK >= PG_HOT)
 			return -ENOSPC;
 		rc = pg.ops->chunk_alloc(pg.be, &c);
 		if (rc)
@@ -276,6 +289,54 @@ static void chunks_freeze(void)
 static fab_chunk_t slot_chunk(uint32_t s)
 {
 	return pg.chunks[s / SLOTS_PER_CHUNK];
+}
+
+/* ---- clean pages ---------------------------------------------------------- */
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/*
+ * page_sum - 64 bits of a page's contents. Four lanes, each a chain of
+ * bijections of (state ^ word): a change within one lane always changes
+ * that lane, and so the sum; about 0.2 us a page.
+ */
+static uint64_t page_sum(const void *page)
+{
+	const uint64_t *w = page;
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t a = 1, b = 2, c = 3, d = 4, h;
+
+	for (size_t i = 0; i < HEAP_PAGE / 8; i += 4) {
+		a = rotl64(a ^ w[i], 29) * k;
+		b = rotl64(b ^ w[i + 1], 29) * k;
+		c = rotl64(c ^ w[i + 2], 29) * k;
+		d = rotl64(d ^ w[i + 3], 29) * k;
+	}
+	h = a ^ rotl64(b, 17) ^ rotl64(c, 31) ^ rotl64(d, 47);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The remote slot a resident page's entry keeps, or UINT32_MAX. */
+static uint32_t clean_slot(uint32_t e)
+{
+	return PG_IDX(e) ? PG_IDX(e) - 1 : UINT32_MAX;
+}
+
+/* Resident page @p forgets its remote copy (it is going, or changing). */
+static void clean_drop(size_t p)
+{
+	uint32_t s = clean_slot(pg.pt[p]);
+
+	if (s != UINT32_MAX) {
+		slot_put(s);
+		pg.pt[p] &= ~(PG_HOT - 1);
+	}
 }
 
 static size_t slot_off(uint32_t s)
@@ -458,8 +519,15 @@ static void read_done(unsigned f0, unsigned n, int status)
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
-		pg.pt[fi[i].page] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
-		slot_put(fi[i].slot);
+		if (fi[i].discard) {
+			pg.pt[fi[i].page] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+			slot_put(fi[i].slot);
+			continue;
+		}
+		/* the slot still holds these bytes: kept, for a clean exit */
+		pg.sums[fi[i].page] = page_sum(fetch_addr(f0 + i));
+		pg.pt[fi[i].page] =
+		    PG_ENTRY(PG_RESIDENT, fi[i].slot + 1) | PG_HOT;
 	}
 	bm_give(pg.fetch_free, f0, n);
 	pg.st.fetched += n;
@@ -507,7 +575,7 @@ static bool evictable(size_t p)
 	if (pg.random_victims)
 		e &= ~PG_HOT; /* recency ignored, for comparison */
 	return p % SEG_PAGES >= SEG_HEADER_PAGES &&
-	       e == PG_ENTRY(PG_RESIDENT, 0); /* resident, not hot */
+	       PG_STATE(e) == PG_RESIDENT && !(e & PG_HOT); /* not hot */
 }
 
 /* Moves @n pages from @p to staging @s. Returns pages moved, or a negative
@@ -587,6 +655,8 @@ static size_t random_victim(void)
  * transfers as consecutive remote slots allow. Scattered victims still go
  * out together. Returns the pages taken (0: nothing evictable).
  */
+#define NO_SLOT	   UINT32_MAX	    /* to be written: needs a slot */
+#define CLEAN_SLOT (UINT32_MAX - 1) /* left clean: no write */
 static unsigned evict_batch(void)
 {
 	uint32_t slots[RUN_MAX];
@@ -606,6 +676,7 @@ static unsigned evict_batch(void)
 		moved = move_run(p, s + used, n);
 		if (moved == -ENOENT) {
 			/* not present after all: nothing to keep */
+			clean_drop(p);
 			pg.pt[p] = PG_ENTRY(PG_NEVER, 0);
 			FM_BUG_ON(pg.resident == 0);
 			pg.resident--;
@@ -619,8 +690,25 @@ static unsigned evict_batch(void)
 		/* marked at once: the clock may come round to them again
 		 * before this batch is written */
 		for (unsigned i = 0; i < (unsigned)moved; i++) {
-			pg.stage_info[s + used + i].page = (uint32_t)(p + i);
-			pg.pt[p + i] = PG_ENTRY(PG_WRITING, s + used + i);
+			unsigned si = s + used + i;
+			uint32_t old = clean_slot(pg.pt[p + i]);
+
+			pg.stage_info[si].page = (uint32_t)(p + i);
+			slots[used + i] = NO_SLOT;
+			if (old != UINT32_MAX &&
+			    page_sum(stage_addr(si)) == pg.sums[p + i]) {
+				/* unchanged since it came back: its far
+				 * copy stands, no write */
+				pg.pt[p + i] = PG_ENTRY(PG_REMOTE, old);
+				slots[used + i] = CLEAN_SLOT;
+				pg.st.dropped_clean++;
+				pg.leaving++;
+				stage_release(si);
+				continue;
+			}
+			if (old != UINT32_MAX)
+				slot_put(old);
+			pg.pt[p + i] = PG_ENTRY(PG_WRITING, si);
 		}
 		used += (unsigned)moved;
 		/* the clock has nothing more to see in the run */
@@ -632,6 +720,8 @@ static unsigned evict_batch(void)
 	if (used < got)
 		bm_give(pg.stage_free, s + used, got - used);
 	for (unsigned i = 0; i < used; i++) {
+		if (slots[i] == CLEAN_SLOT)
+			continue;
 		rc = slot_get(&slots[i]);
 		if (rc == 0)
 			continue;
@@ -642,6 +732,8 @@ static unsigned evict_batch(void)
 			   rc == -ENOSPC ? "far memory is full"
 					 : strerror(-rc));
 		for (unsigned j = i; j < used; j++) {
+			if (slots[j] == CLEAN_SLOT)
+				continue;
 			install(pg.stage_info[s + j].page, stage_addr(s + j));
 			prim_discard(stage_addr(s + j), HEAP_PAGE);
 			bm_give(pg.stage_free, s + j, 1);
@@ -652,6 +744,10 @@ static unsigned evict_batch(void)
 	for (unsigned i = 0; i < used;) {
 		unsigned c = 1;
 
+		if (slots[i] == CLEAN_SLOT) {
+			i++;
+			continue;
+		}
 		while (i + c < used && slots[i + c] == slots[i] + c &&
 		       slots[i] / SLOTS_PER_CHUNK ==
 			   (slots[i] + c) / SLOTS_PER_CHUNK)
@@ -669,9 +765,9 @@ static unsigned evict_batch(void)
 			pg.pt[si->page] = PG_ENTRY(PG_WRITING, s + j);
 		}
 		pg.inflight++;
+		pg.leaving += c;
 		i += c;
 	}
-	pg.leaving += used;
 	return used;
 }
 
@@ -1047,6 +1143,9 @@ int pager_init(size_t budget, const char *backend_spec, int victim,
 	if ((rc = prim_reserve(slots_len, HEAP_PAGE, &p)))
 		goto fail;
 	pg.pt = p;
+	if ((rc = prim_reserve(slots_len * 2, HEAP_PAGE, &p)))
+		goto fail;
+	pg.sums = p;
 	/* free slots: at most those of pages and staging, plus a chunk */
 	free_len = (slots_len + (NSTAGE + SLOTS_PER_CHUNK) * sizeof(uint32_t) +
 		    HEAP_PAGE - 1) &
@@ -1127,6 +1226,7 @@ static size_t drop_pages(size_t first, size_t last, bool keep_resident)
 		uint32_t e = pg.pt[p];
 		switch (PG_STATE(e)) {
 		case PG_RESIDENT:
+			clean_drop(p); /* its far copy is dead either way */
 			if (keep_resident)
 				continue;
 			FM_BUG_ON(pg.resident == 0);

@@ -72,8 +72,9 @@ static void pager_print(char *buf, size_t len, size_t *o)
 	put(buf, len, o, "  %-22s %s (budget %s)\n", "resident peak",
 	    pre_format_size(p.resident_peak * HEAP_PAGE, a, sizeof(a)),
 	    pre_format_size(p.budget * HEAP_PAGE, b, sizeof(b)));
-	put(buf, len, o, "  %-22s %s\n", "evicted",
-	    pre_format_size(p.evicted * HEAP_PAGE, a, sizeof(a)));
+	put(buf, len, o, "  %-22s %s (and %s unchanged: not written)\n",
+	    "evicted", pre_format_size(p.evicted * HEAP_PAGE, a, sizeof(a)),
+	    pre_format_size(p.dropped_clean * HEAP_PAGE, b, sizeof(b)));
 	put(buf, len, o, "  %-22s %s (%s read ahead)\n", "fetched",
 	    pre_format_size(p.fetched * HEAP_PAGE, a, sizeof(a)),
 	    pre_format_size(p.prefetched * HEAP_PAGE, b, sizeof(b)));
