@@ -476,14 +476,33 @@ static void session_free(struct session *s)
 	free(s);
 }
 
+/*
+ * shm_forget_peer - lets libfabric's shm forget the client named @name.
+ * It keeps every client that ever sent to us in a table of 256 peers
+ * (SMR_MAX_PEERS) and never lets one go by itself: the 257th client's
+ * transfers were refused for ever (-FI_EAGAIN in its write: a hang).
+ * Inserting the name into our address vector finds the client's entry
+ * (or makes one), and removing the address frees it.
+ */
+static void shm_forget_peer(const char *name)
+{
+	fi_addr_t a = FI_ADDR_NOTAVAIL;
+
+	if (fi_av_insert(S.av, name, 1, &a, 0, NULL) == 1 &&
+	    a != FI_ADDR_NOTAVAIL)
+		fi_av_remove(S.av, &a, 1, 0);
+}
+
 static void session_end(struct session *s, const char *why)
 {
 	if (opt.verbose)
 		srv_log("session %016" PRIx64 " (%s) %s: %zu chunks released",
 			s->id, s->peer, why, s->nchunks);
-	/* a client that died left its endpoint's file (fmp_shm_name) */
-	if (s->shm[0])
+	if (s->shm[0]) {
+		shm_forget_peer(s->shm);
+		/* a client that died left its endpoint's file */
 		shm_unlink(s->shm);
+	}
 	list_del(&S.sessions, s);
 	S.nsessions--;
 	session_free(s);
