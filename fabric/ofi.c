@@ -64,6 +64,8 @@
 /* transfers in flight and none completed for this long: the server is
  * unreachable (a connection that never comes up reports nothing) */
 #define OFI_STALL_NS (30ull * 1000000000ull)
+/* a transfer refused (-FI_EAGAIN) this long: yield while retrying */
+#define OFI_YIELD_NS (20ull * 1000)
 
 enum { OP_FREE = 0, OP_POSTED, OP_ABANDONED };
 
@@ -1148,6 +1150,7 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 	struct ofi_chunk *e;
 	struct ofi_reg *r;
 	struct ofi_op *op;
+	uint64_t since = 0, now;
 	ssize_t ret;
 	int s;
 
@@ -1212,6 +1215,29 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 		if (b->dead) {
 			ret = b->dead;
 			break;
+		}
+		now = ofi_now_ns();
+		if (since == 0) {
+			since = now;
+		} else if (now - since > OFI_STALL_NS) {
+			/* never a hang: the pager stops the program with
+			 * this reason (libfabric 1.17's shm, after a few
+			 * hundred clients of one server) */
+			char why[200];
+			snprintf(why, sizeof(why),
+				 "every transfer refused for 30 s by provider "
+				 "%s%s",
+				 b->provider,
+				 strcmp(b->provider, "shm") == 0
+				     ? " (a server of libfabric 1.17's shm "
+				       "stops taking new clients after a few "
+				       "hundred: run it with --provider tcp)"
+				     : "");
+			ofi_fail(b, s, why);
+			ret = b->dead;
+			break;
+		} else if (now - since > OFI_YIELD_NS) {
+			sched_yield(); /* the server may need our core */
 		}
 	}
 	if (ret) {
