@@ -174,9 +174,10 @@ static void usage(void)
 	    "FARMEM_TOKEN).\n"
 	    "                     Without one, farmem-run starts a private "
 	    "server\n"
-	    "  --provider NAME    the private server's libfabric provider: shm "
+	    "  --provider NAME    the private server's libfabric provider: tcp "
 	    "(the\n"
-	    "                     default) or tcp\n"
+	    "                     default) or shm (faster, less robust: see "
+	    "farmem(7))\n"
 	    "  --no-server        keep evicted memory in the program's own "
 	    "process\n"
 	    "                     (outside its RSS), with no server\n"
@@ -871,7 +872,9 @@ static int server_wait_ready(int fd, char *addr, size_t alen)
  */
 static void start_server(const struct run_conf *c)
 {
-	const char *prov = c->provider ? c->provider : "shm";
+	/* tcp by default: libfabric 1.17's shm served a few hundred client
+	 * processes, then none (farmem(7), LIMITATIONS) */
+	const char *prov = c->provider ? c->provider : "tcp";
 	char path[PATH_MAX], size[32], token[40], addr[128];
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	pid_t parent = getpid();

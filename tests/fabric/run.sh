@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # farmem-run with far memory on farmem-server, end to end (a real program,
 # the pager, libfabric, a real server process):
-#   - no --server: farmem-run starts a private server (shm by default, tcp
-#     with --provider tcp), the program gives the answers it gives without
+#   - no --server: farmem-run starts a private server (tcp by default, shm
+#     with --provider shm), the program gives the answers it gives without
 #     farmem, and afterwards neither the server nor its files are left;
 #   - --server: a server of our own, with the memory back to zero after;
 #   - a server too small: what finds no room stays local, with a warning,
@@ -31,8 +31,8 @@ check_run() {
 }
 
 # ---- the private server -------------------------------------------------
-for prov in "" tcp; do
-	tag=private${prov:-shm}
+for prov in "" shm; do
+	tag=private${prov:-tcp}
 	"$RUN" --local-mem 16M --verbose --stats-file "$FAB_TMP/$tag.stats" \
 		${prov:+--provider $prov} -- "$FILL" 96 \
 		>"$FAB_TMP/$tag.out" 2>"$FAB_TMP/$tag.err" ||
@@ -41,8 +41,8 @@ for prov in "" tcp; do
 	pid=$(sed -n 's/.*started .*farmem-server (pid \([0-9]*\)).*/\1/p' \
 		"$FAB_TMP/$tag.err")
 	[ -n "$pid" ] || fail "$tag: no private server was started"
-	grep -q "provider ${prov:-shm}" "$FAB_TMP/$tag.err" ||
-		fail "$tag: the server does not run provider ${prov:-shm}"
+	grep -q "provider ${prov:-tcp}" "$FAB_TMP/$tag.err" ||
+		fail "$tag: the server does not run provider ${prov:-tcp}"
 	# stopped by farmem-run before it returned (a recycled pid would be
 	# another program: check the name)
 	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = farmem-server ]; then
@@ -57,7 +57,7 @@ done
 
 # a shell whose children exec at once (each opens, or starts to open, a
 # session of its own): no endpoint file of a dead process is left behind
-"$RUN" --local-mem 16M -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do
+"$RUN" --local-mem 16M --provider shm -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do
 	/bin/true; done' || fail "shell loop: exit $?"
 for f in /dev/shm/farmem-?-*; do
 	[ -e "$f" ] || continue
