@@ -51,6 +51,7 @@
 #include "fabric/proto.h"
 #include "heap/heap.h"
 #include "heap/prim.h"
+#include "sched/sched.h"
 
 #define FAB_OFI_MAX_SERVERS 8
 #define OFI_FI_VERSION	    FI_VERSION(1, 17)
@@ -64,8 +65,6 @@
 /* transfers in flight and none completed for this long: the server is
  * unreachable (a connection that never comes up reports nothing) */
 #define OFI_STALL_NS (30ull * 1000000000ull)
-/* a transfer refused (-FI_EAGAIN) this long: yield while retrying */
-#define OFI_YIELD_NS (20ull * 1000)
 
 enum { OP_FREE = 0, OP_POSTED, OP_ABANDONED };
 
@@ -1150,7 +1149,7 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 	struct ofi_chunk *e;
 	struct ofi_reg *r;
 	struct ofi_op *op;
-	uint64_t since = 0, now;
+	struct sched_idle refused = {0}; /* -FI_EAGAIN since */
 	ssize_t ret;
 	int s;
 
@@ -1216,10 +1215,8 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 			ret = b->dead;
 			break;
 		}
-		now = ofi_now_ns();
-		if (since == 0) {
-			since = now;
-		} else if (now - since > OFI_STALL_NS) {
+		/* yields after a while: the server may need our core */
+		if (sched_idle_pause(&refused) > OFI_STALL_NS) {
 			/* never a hang: the pager stops the program with
 			 * this reason (libfabric 1.17's shm, after a few
 			 * hundred clients of one server) */
@@ -1236,8 +1233,6 @@ static int ofi_xfer(struct fab_backend *b, fab_chunk_t c, size_t off, void *buf,
 			ofi_fail(b, s, why);
 			ret = b->dead;
 			break;
-		} else if (now - since > OFI_YIELD_NS) {
-			sched_yield(); /* the server may need our core */
 		}
 	}
 	if (ret) {

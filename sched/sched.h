@@ -39,8 +39,9 @@ void sched_idle_reset(struct sched_idle *s);
  * farmem-server on the same cores, another process's pager. Polling
  * without yielding, two tests over servers on two cores ran 10x slower
  * than one after the other. Ended, like a stretch, by sched_idle_reset.
+ * Returns how long the stretch has lasted (ns), for a caller's deadline.
  */
 #define SCHED_YIELD_NS (20 * 1000)
-void sched_idle_pause(struct sched_idle *s);
+uint64_t sched_idle_pause(struct sched_idle *s);
 
 #endif

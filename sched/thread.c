@@ -82,7 +82,8 @@ uint64_t sched_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int sched_idle_should_block(struct sched_idle *s)
+/* idle_ns - how long the stretch @s has lasted; starts it if none. */
+static uint64_t idle_ns(struct sched_idle *s)
 {
 	uint64_t now = sched_now_ns();
 
@@ -90,7 +91,12 @@ int sched_idle_should_block(struct sched_idle *s)
 		s->since = now;
 		return 0;
 	}
-	return now - s->since > SCHED_SPIN_NS;
+	return now - s->since;
+}
+
+int sched_idle_should_block(struct sched_idle *s)
+{
+	return idle_ns(s) > SCHED_SPIN_NS;
 }
 
 void sched_idle_reset(struct sched_idle *s)
@@ -98,12 +104,11 @@ void sched_idle_reset(struct sched_idle *s)
 	s->since = 0;
 }
 
-void sched_idle_pause(struct sched_idle *s)
+uint64_t sched_idle_pause(struct sched_idle *s)
 {
-	uint64_t now = sched_now_ns();
+	uint64_t ns = idle_ns(s);
 
-	if (s->since == 0)
-		s->since = now;
-	else if (now - s->since > SCHED_YIELD_NS)
+	if (ns > SCHED_YIELD_NS)
 		sched_yield();
+	return ns;
 }
