@@ -146,6 +146,7 @@ struct pager_stats {
 	uint64_t prefetched;	  /* of those, read ahead of a fault */
 	uint64_t discarded;	  /* pages dropped by free/madvise */
 	uint64_t move_busy;	  /* evictions that met a shared page */
+	uint64_t copied_out;	  /* read-only pages evicted by a copy */
 	uint64_t runtime_faults;  /* faults by runtime threads (bugs) */
 	uint64_t resident_peak;	  /* pages */
 	uint64_t resident;	  /* pages, now */
@@ -170,6 +171,12 @@ enum pager_victim { PAGER_VICTIM_CLOCK = 0, PAGER_VICTIM_RANDOM = 1 };
 int pager_init(size_t budget, const char *backend_spec, int victim,
 	       bool *backend_failed);
 bool pager_active(void);
+/*
+ * pager_protect - mprotect() of [addr, addr+len) in the region: the pager
+ * keeps track of read-only pages, which it must evict another way.
+ * Works with the pager off too. Returns 0 or a negative errno.
+ */
+int pager_protect(void *addr, size_t len, int prot);
 /*
  * pager_discard - drops the region pages of [addr, addr+len) (page
  * aligned), here and remotely: they read as zeros afterwards. Works with

@@ -151,7 +151,7 @@ int heap_munmap(void *addr, size_t len)
 		pthread_mutex_unlock(&maps_lock);
 		/* the program may have mprotect'ed parts (guard pages):
 		 * mimalloc must be able to write the block again */
-		syscall(SYS_mprotect, block, blen, PROT_READ | PROT_WRITE);
+		pager_protect(block, blen, PROT_READ | PROT_WRITE);
 		heap_free(block);
 		pthread_mutex_lock(&maps_lock);
 		i = find(a);

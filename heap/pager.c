@@ -120,6 +120,7 @@ static struct {
 	size_t npages;
 	uint32_t *pt;
 	uint64_t *sums; /* RESIDENT with a slot: page_sum of what came back */
+	uint64_t *ro;	/* bit per page: mprotect'ed readable, not writable */
 	size_t top;	/* pages below this were touched at some point */
 	size_t hand;
 	bool random_victims; /* FARMEM_VICTIM=random: no recency at all */
@@ -649,6 +650,35 @@ static size_t random_victim(void)
 	return clock_victim();
 }
 
+static bool page_ro(size_t p)
+{
+	return (pg.ro[p / 64] >> (p % 64)) & 1;
+}
+
+/*
+ * copy_out - takes page @p, which the program made read-only, into
+ * staging slot @s: UFFDIO_MOVE moves only writable pages, so it is
+ * copied, then dropped. No write can slip between the two: the program
+ * cannot write the page, nor make it writable without the lock we hold
+ * (pager_protect). Returns 1, or -EAGAIN if the page is not in memory
+ * (swapped out by the kernel: reading it here is not worth the wait).
+ */
+static int copy_out(size_t p, unsigned s)
+{
+	unsigned char in = 0;
+	size_t done;
+
+	/* never read a page that is not there: that fault would be ours */
+	if (mincore(page_addr(p), HEAP_PAGE, &in) || !(in & 1))
+		return -EAGAIN;
+	/* staging is registered too: filled by the kernel, not by a store */
+	FM_BUG_ON(prim_uffd_copy(pg.uffd, stage_addr(s), page_addr(p),
+				 HEAP_PAGE, &done) != 0);
+	prim_discard(page_addr(p), HEAP_PAGE);
+	pg.st.copied_out++;
+	return 1;
+}
+
 /*
  * Evicts up to RUN_MAX cold pages: they are moved (runs of neighbours in
  * one call each) into consecutive staging slots, and written out in as few
@@ -674,6 +704,12 @@ static unsigned evict_batch(void)
 		while (used + n < got && p + n < pg.top && evictable(p + n))
 			n++;
 		moved = move_run(p, s + used, n);
+		/* -EINVAL: the page is not writable (mprotect), or the run
+		 * reaches one that is not */
+		if (moved == -EINVAL && n > 1)
+			moved = move_run(p, s + used, 1);
+		if (moved == -EINVAL && page_ro(p))
+			moved = copy_out(p, s + used);
 		if (moved == -ENOENT) {
 			/* not present after all: nothing to keep */
 			clean_drop(p);
@@ -1146,6 +1182,10 @@ int pager_init(size_t budget, const char *backend_spec, int victim,
 	if ((rc = prim_reserve(slots_len * 2, HEAP_PAGE, &p)))
 		goto fail;
 	pg.sums = p;
+	if ((rc = prim_reserve(((pg.npages + 63) / 64) * sizeof(uint64_t),
+			       HEAP_PAGE, &p)))
+		goto fail;
+	pg.ro = p;
 	/* free slots: at most those of pages and staging, plus a chunk */
 	free_len = (slots_len + (NSTAGE + SLOTS_PER_CHUNK) * sizeof(uint32_t) +
 		    HEAP_PAGE - 1) &
@@ -1250,6 +1290,30 @@ static size_t drop_pages(size_t first, size_t last, bool keep_resident)
 		n++;
 	}
 	return n;
+}
+
+int pager_protect(void *addr, size_t len, int prot)
+{
+	uintptr_t a = (uintptr_t)addr;
+	bool ro = (prot & PROT_READ) && !(prot & PROT_WRITE);
+	size_t first, last;
+	int rc;
+
+	if (!pg.active)
+		return syscall(SYS_mprotect, addr, len, prot) ? -errno : 0;
+	first = (a - (uintptr_t)pg.base) >> PG_SHIFT;
+	last = (a + len - (uintptr_t)pg.base + HEAP_PAGE - 1) >> PG_SHIFT;
+	FM_BUG_ON(a < (uintptr_t)pg.base || last > pg.npages);
+	pthread_mutex_lock(&pg.lock);
+	rc = syscall(SYS_mprotect, addr, len, prot) ? -errno : 0;
+	for (size_t p = first; rc == 0 && p < last; p++) {
+		if (ro)
+			pg.ro[p / 64] |= 1ull << (p % 64);
+		else if (pg.ro[p / 64])
+			pg.ro[p / 64] &= ~(1ull << (p % 64));
+	}
+	pthread_mutex_unlock(&pg.lock);
+	return rc;
 }
 
 int pager_discard(void *addr, size_t len)

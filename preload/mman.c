@@ -63,6 +63,32 @@ out:
 	return 0;
 }
 
+/* The region's part goes through the pager, which must know the pages
+ * the program makes read-only (pager_protect); the rest is the kernel's. */
+FM_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len;
+	uintptr_t rb = heap_region_base, re = rb + heap_region_size;
+	uintptr_t lo, hi;
+	int rc = 0;
+
+	if (heap_region_size == 0 || end <= rb || a >= re || len == 0 ||
+	    end < a || (a & (HEAP_PAGE - 1)))
+		return (int)syscall(SYS_mprotect, addr, len, prot);
+	lo = a > rb ? a : rb;
+	hi = end < re ? end : re;
+	if (a < lo && syscall(SYS_mprotect, addr, lo - a, prot))
+		return -1;
+	if (hi < end && syscall(SYS_mprotect, (void *)hi, end - hi, prot))
+		return -1;
+	rc = pager_protect((void *)lo, hi - lo, prot);
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
 FM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {

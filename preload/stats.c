@@ -75,6 +75,10 @@ static void pager_print(char *buf, size_t len, size_t *o)
 	put(buf, len, o, "  %-22s %s (and %s unchanged: not written)\n",
 	    "evicted", pre_format_size(p.evicted * HEAP_PAGE, a, sizeof(a)),
 	    pre_format_size(p.dropped_clean * HEAP_PAGE, b, sizeof(b)));
+	if (p.copied_out)
+		put(buf, len, o, "  %-22s %s (copied out: mprotect'ed)\n",
+		    "read-only evicted",
+		    pre_format_size(p.copied_out * HEAP_PAGE, a, sizeof(a)));
 	put(buf, len, o, "  %-22s %s (%s read ahead)\n", "fetched",
 	    pre_format_size(p.fetched * HEAP_PAGE, a, sizeof(a)),
 	    pre_format_size(p.prefetched * HEAP_PAGE, b, sizeof(b)));

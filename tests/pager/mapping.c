@@ -17,9 +17,10 @@
  *   readonly  mmap 1 MiB, fill, mprotect(PROT_READ), let it be evicted,
  *             read it back, munmap, then allocate and write much more.
  *   pinned    mmap 1 MiB, fill, mprotect(PROT_READ) and keep it; then MIB
- *             MiB of blocks written and read twice: the pager cannot move
- *             the read-only pages out, and must evict others instead of
- *             letting the heap grow past its budget.
+ *             MiB of blocks written and read twice: the read-only pages
+ *             are evicted too (UFFDIO_MOVE cannot take them: the pager
+ *             copies them out), and come back right, through write(2)
+ *             first; then made writable, rewritten and checked again.
  */
 #include "config.h"
 
@@ -206,6 +207,23 @@ static int mode_protect(size_t mib, int prot, size_t off, size_t len)
 	return 0;
 }
 
+/* Writes @n bytes at @p to a temporary file and reads them back into a
+ * fresh buffer, which must hold fmp_fill's seed 9. Returns 0 if so. */
+static int syscall_roundtrip(const unsigned char *p, size_t n)
+{
+	FILE *f = tmpfile();
+	unsigned char *b = malloc(n);
+	int rc = -1;
+
+	if (f && b && write(fileno(f), p, n) == (ssize_t)n &&
+	    pread(fileno(f), b, n, 0) == (ssize_t)n)
+		rc = fmp_check(b, n, 9, 0) < 0 ? -1 : 0;
+	if (f)
+		fclose(f);
+	free(b);
+	return rc;
+}
+
 static int mode_pinned(size_t mib)
 {
 	unsigned char *p = map(FMP_MIB), **v;
@@ -229,7 +247,21 @@ static int mode_pinned(size_t mib)
 		for (size_t i = 0; i < mib; i++)
 			FMC_CHECK(fmp_check(v[i], FMP_MIB, (uint32_t)i, 0) < 0,
 				  "block %zu differs", i);
+	/* evicted by now: the kernel reads it first (write(2)) */
+	FMC_CHECK(syscall_roundtrip(p, FMP_MIB) != 0,
+		  "read-only data differs through write(2)");
 	FMC_CHECK(fmp_check(p, FMP_MIB, 9, 0) < 0, "read-only data differs");
+	/* writable again: written, evicted and read back as any page */
+	if (mprotect(p, FMP_MIB, PROT_READ | PROT_WRITE)) {
+		fmc_fail("mprotect: %s", strerror(errno));
+		return 1;
+	}
+	fmp_fill(p, FMP_MIB, 11, 0);
+	for (size_t i = 0; v && i < mib; i++)
+		FMC_CHECK(fmp_check(v[i], FMP_MIB, (uint32_t)i, 0) < 0,
+			  "block %zu differs", i);
+	FMC_CHECK(fmp_check(p, FMP_MIB, 11, 0) < 0,
+		  "data written after mprotect(PROT_WRITE) differs");
 	for (size_t i = 0; v && i < mib; i++)
 		h ^= fmp_sum(v[i], FMP_MIB) * (2 * i + 1);
 	printf("pinned: %zu blocks, checksum %016llx\n", mib,
