@@ -79,6 +79,10 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
  * a fault within STREAM_SLACK pages after where one would fault next. */
 #define NSTREAMS     8
 #define STREAM_SLACK 8
+/* Drop-behind: pages a sure stream passed this far behind where it would
+ * fault next (itself up to PREFETCH_MAX ahead of the program) are
+ * evicted first. */
+#define DROP_BEHIND (2 * PREFETCH_MAX)
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
 /* The pager thread, when idle, keeps this many pages of headroom. */
@@ -146,8 +150,10 @@ static struct {
 	struct {
 		size_t next;
 		unsigned level;
+		size_t behind; /* drop-behind: pages below were seen to */
 	} streams[NSTREAMS];
 	unsigned stream_next; /* the stream to replace */
+	unsigned stream_evict; /* the stream drop-behind looks at first */
 
 	fab_chunk_t *chunks;  /* chunk index -> backend chunk */
 	uint32_t *chunk_used; /* slots in use; CHUNK_FROZEN: shared at fork */
@@ -632,6 +638,39 @@ static size_t clock_victim(void)
 	return SIZE_MAX;
 }
 
+/*
+ * stream_victim - drop-behind: a page that a sure sequential stream of
+ * faults passed DROP_BEHIND pages ago, or SIZE_MAX if none. When a scan
+ * loops over more than the budget, in passes, the clock evicts exactly
+ * the pages the scan needs next, and every page faults in every pass;
+ * the pages just behind the scan are those needed last. Sets *@end: the
+ * victim's run stops there, short of the pages in use. The hot bits of
+ * the pages up to there are cleared (they are hot for being fetched).
+ */
+static size_t stream_victim(size_t *end)
+{
+	for (unsigned i = 0; i < NSTREAMS; i++) {
+		unsigned s = (pg.stream_evict + i) % NSTREAMS;
+		size_t next = pg.streams[s].next, p;
+
+		if (pg.streams[s].level < 3 || next < DROP_BEHIND)
+			continue;
+		*end = next - DROP_BEHIND;
+		for (p = pg.streams[s].behind; p < *end; p++) {
+			if (p % SEG_PAGES < SEG_HEADER_PAGES ||
+			    PG_STATE(pg.pt[p]) != PG_RESIDENT)
+				continue;
+			for (size_t q = p; q < *end && q < p + RUN_MAX; q++)
+				pg.pt[q] &= ~PG_HOT;
+			pg.streams[s].behind = p + 1;
+			pg.stream_evict = s;
+			return p;
+		}
+		pg.streams[s].behind = *end;
+	}
+	return SIZE_MAX;
+}
+
 /* FARMEM_VICTIM=random: any resident page, to show what the clock is
  * worth (scripts/farmem-bench-victim). Falls back to the clock when few
  * pages are resident. */
@@ -695,13 +734,17 @@ static unsigned evict_batch(void)
 
 	got = stage_take(RUN_MAX, &s);
 	while (used < got && failures < 4) {
-		size_t p = pg.random_victims ? random_victim() : clock_victim();
+		size_t end = pg.top, p;
 		int moved;
 
+		if (pg.random_victims)
+			p = random_victim();
+		else if ((p = stream_victim(&end)) == SIZE_MAX)
+			p = clock_victim();
 		if (p == SIZE_MAX)
 			break;
 		n = 1;
-		while (used + n < got && p + n < pg.top && evictable(p + n))
+		while (used + n < got && p + n < end && evictable(p + n))
 			n++;
 		moved = move_run(p, s + used, n);
 		/* -EINVAL: the page is not writable (mprotect), or the run
@@ -931,6 +974,7 @@ static void fault_remote(size_t p)
 	} else {
 		s = pg.stream_next++ % NSTREAMS;
 		pg.streams[s].level = 0;
+		pg.streams[s].behind = p;
 	}
 	n = fetch_run(p, max);
 	/* the pages fetched ahead will not fault: the stream's next fault
