@@ -83,6 +83,9 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
  * fault next (itself up to PREFETCH_MAX ahead of the program) are
  * evicted first. */
 #define DROP_BEHIND (2 * PREFETCH_MAX)
+/* Strided streams: faults this many pages apart at most, fetched up to
+ * 8 strides ahead. */
+#define STRIDE_MAX 256
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
 /* The pager thread, when idle, keeps this many pages of headroom. */
@@ -151,6 +154,8 @@ static struct {
 		size_t next;
 		unsigned level;
 		size_t behind; /* drop-behind: pages below were seen to */
+		size_t last;   /* its last fault, or page fetched ahead */
+		size_t stride; /* pages between faults, if not 1 (else 0) */
 	} streams[NSTREAMS];
 	unsigned stream_next; /* the stream to replace */
 	unsigned stream_evict; /* the stream drop-behind looks at first */
@@ -653,7 +658,8 @@ static size_t stream_victim(size_t *end)
 		unsigned s = (pg.stream_evict + i) % NSTREAMS;
 		size_t next = pg.streams[s].next, p;
 
-		if (pg.streams[s].level < 3 || next < DROP_BEHIND)
+		if (pg.streams[s].level < 3 || pg.streams[s].stride ||
+		    next < DROP_BEHIND)
 			continue;
 		*end = next - DROP_BEHIND;
 		for (p = pg.streams[s].behind; p < *end; p++) {
@@ -957,6 +963,52 @@ static unsigned fetch_run(size_t p, unsigned max)
 	return n;
 }
 
+/*
+ * fault_strided - a fault STRIDE_MAX pages or less after a stream's last
+ * one: the same distance as the time before, and the pages as far apart
+ * after it are fetched too, more the longer the stream (one transfer
+ * each: they were not written together); else that distance is noted,
+ * to be confirmed by the next fault. Sure sequential streams are left
+ * alone. Returns false if no stream is near (nothing done).
+ */
+static bool fault_strided(size_t p)
+{
+	unsigned t = NSTREAMS, k;
+	size_t d;
+
+	for (unsigned s = 0; s < NSTREAMS; s++) {
+		size_t last = pg.streams[s].last;
+
+		if (last >= p || p - last > STRIDE_MAX ||
+		    (pg.streams[s].level && !pg.streams[s].stride))
+			continue;
+		if (t == NSTREAMS || last > pg.streams[t].last)
+			t = s;
+	}
+	if (t == NSTREAMS)
+		return false;
+	d = p - pg.streams[t].last;
+	if (d == pg.streams[t].stride) {
+		if (pg.streams[t].level < 3)
+			pg.streams[t].level++;
+	} else {
+		pg.streams[t].stride = d;
+		pg.streams[t].level = 0;
+	}
+	fetch_run(p, 1);
+	k = pg.streams[t].level ? 1u << pg.streams[t].level : 0;
+	for (unsigned i = 1; i <= k && p + i * d < pg.top; i++) {
+		if (PG_STATE(pg.pt[p + i * d]) != PG_REMOTE)
+			continue;
+		fetch_run(p + i * d, 1);
+		pg.st.prefetched++;
+	}
+	pg.streams[t].last = p + k * d;
+	pg.streams[t].next = p + 1;
+	pg.st.faults_remote++;
+	return true;
+}
+
 static void fault_remote(size_t p)
 {
 	unsigned max = 1, s, n;
@@ -967,6 +1019,8 @@ static void fault_remote(size_t p)
 		if (p >= pg.streams[s].next &&
 		    p < pg.streams[s].next + STREAM_SLACK)
 			break;
+	if (s == NSTREAMS && fault_strided(p))
+		return;
 	if (s < NSTREAMS) {
 		if (pg.streams[s].level < 3)
 			pg.streams[s].level++;
@@ -980,6 +1034,8 @@ static void fault_remote(size_t p)
 	/* the pages fetched ahead will not fault: the stream's next fault
 	 * is past them */
 	pg.streams[s].next = p + n;
+	pg.streams[s].last = p + n - 1;
+	pg.streams[s].stride = 0;
 	pg.st.prefetched += n - 1;
 	pg.st.faults_remote++;
 }

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan MIB STRIDE - reads a block of MIB MiB the way that fetches ahead:
+ * STRIDE pages apart, sub-pass after sub-pass (pages 0, S, 2S, ..., then
+ * 1, S+1, ...), so that with STRIDE 1 it is one sequential pass and every
+ * page is read once either way. Each page is checked when read, and every
+ * fifth rewritten (a new version) after; then the whole block is checked
+ * again in the same order, and its checksum printed. Under a budget of a quarter of the
+ * block, the pages come back through the pager's read-ahead: scan.sh
+ * checks that most of what was fetched was read ahead.
+ */
+#include "config.h"
+
+#include "pager_common.h"
+
+#define WORDS (FMP_PAGE / 8)
+
+/* Page @j of the block holds the block's words j*WORDS..: version @ver. */
+static int page_ok(const unsigned char *p, size_t j, uint32_t ver)
+{
+	for (size_t w = 0; w < WORDS; w++) {
+		uint64_t v = fmp_word(1, ver, j * WORDS + w), got;
+
+		memcpy(&got, p + j * FMP_PAGE + w * 8, 8);
+		if (got != v)
+			return 0;
+	}
+	return 1;
+}
+
+static void page_fill(unsigned char *p, size_t j, uint32_t ver)
+{
+	for (size_t w = 0; w < WORDS; w++) {
+		uint64_t v = fmp_word(1, ver, j * WORDS + w);
+
+		memcpy(p + j * FMP_PAGE + w * 8, &v, 8);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = fmp_mib_arg(argc, argv, 1, 64);
+	size_t stride = argc > 2 ? strtoul(argv[2], NULL, 10) : 1;
+	size_t n = mib * FMP_MIB, pages = n / FMP_PAGE, bad = 0;
+	unsigned char *p;
+
+	fmc_init();
+	if (stride == 0 || stride > pages) {
+		fmc_fail("usage: scan MIB STRIDE (1 to the block's pages)");
+		return 2;
+	}
+	p = malloc(n + FMP_PAGE);
+	if (p == NULL) {
+		fmc_fail("out of memory");
+		return 1;
+	}
+	/* page-aligned, so that pages of the block are pages of memory */
+	p = (unsigned char *)(((uintptr_t)p + FMP_PAGE - 1) &
+			      ~(uintptr_t)(FMP_PAGE - 1));
+	fmc_managed(p, "block");
+	fmp_fill(p, n, 1, 0);
+	for (size_t off = 0; off < stride; off++)
+		for (size_t j = off; j < pages; j += stride) {
+			if (!page_ok(p, j, 0) && bad++ < 5)
+				fmc_fail("page %zu differs when read", j);
+			if (j % 5 == 0)
+				page_fill(p, j, 1);
+		}
+	for (size_t off = 0; off < stride; off++)
+		for (size_t j = off; j < pages; j += stride)
+			if (!page_ok(p, j, j % 5 == 0) && bad++ < 5)
+				fmc_fail("page %zu differs at the end", j);
+	printf("scan: %zu pages %zu apart, %zu bad, checksum %016llx\n", pages,
+	       stride, bad, (unsigned long long)fmp_sum(p, n));
+	fmp_report_hwm();
+	return bad != 0;
+}
