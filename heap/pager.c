@@ -157,7 +157,7 @@ static struct {
 		size_t last;   /* its last fault, or page fetched ahead */
 		size_t stride; /* pages between faults, if not 1 (else 0) */
 	} streams[NSTREAMS];
-	unsigned stream_next; /* the stream to replace */
+	unsigned stream_next;  /* the stream to replace */
 	unsigned stream_evict; /* the stream drop-behind looks at first */
 
 	fab_chunk_t *chunks;  /* chunk index -> backend chunk */

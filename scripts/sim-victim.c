@@ -175,7 +175,9 @@ static void run(int pol, size_t accesses)
 	}
 	printf("sim-victim dist=%s budget_pct=%.0f policy=%s "
 	       "miss=%.4f soft=%.4f\n",
-	       dist == UNIFORM ? "uniform" : dist == ZIPF ? "zipf" : "clustered",
+	       dist == UNIFORM ? "uniform"
+	       : dist == ZIPF  ? "zipf"
+			       : "clustered",
 	       100.0 * (double)cap / (double)npages, pol_name[pol],
 	       (double)misses / (double)accesses,
 	       (double)soft / (double)accesses);
@@ -186,8 +188,9 @@ int main(int argc, char **argv)
 	double theta = 0.99, t = 0, frac;
 	size_t accesses;
 
-	if (argc != 4 || (strcmp(argv[1], "uniform") &&
-			  strcmp(argv[1], "zipf") && strcmp(argv[1], "clustered"))) {
+	if (argc != 4 ||
+	    (strcmp(argv[1], "uniform") && strcmp(argv[1], "zipf") &&
+	     strcmp(argv[1], "clustered"))) {
 		fprintf(stderr, "usage: sim-victim uniform|zipf|clustered "
 				"OBJECTS BUDGET_PCT\n");
 		return 2;
