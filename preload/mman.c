@@ -16,22 +16,32 @@
 #include "heap/prim.h"
 #include "pre.h"
 
+/* The region's part [*lo, *hi) of [addr, addr+len): false if none (or
+ * the range wraps). */
+static bool region_part(void *addr, size_t len, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len;
+	uintptr_t rb = heap_region_base, re = rb + heap_region_size;
+
+	if (heap_region_size == 0 || end <= rb || a >= re || len == 0 ||
+	    end < a)
+		return false;
+	*lo = a > rb ? a : rb;
+	*hi = end < re ? end : re;
+	return true;
+}
+
 /* Splits [addr, addr+len) into the part before the region, the region's
  * part and the part after it, and applies @advice to each. */
 FM_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	uintptr_t a = (uintptr_t)addr, end = a + len;
-	uintptr_t rb = heap_region_base, re = rb + heap_region_size;
-	uintptr_t lo, hi;
+	uintptr_t a = (uintptr_t)addr, end = a + len, lo, hi;
 	int rc = 0;
 
-	if (heap_region_size == 0 || end <= rb || a >= re || len == 0 ||
-	    end < a) {
+	if (!region_part(addr, len, &lo, &hi)) {
 		rc = prim_madvise(addr, len, advice);
 		goto out;
 	}
-	lo = a > rb ? a : rb;
-	hi = end < re ? end : re;
 	if (a < lo)
 		rc = prim_madvise(addr, lo - a, advice);
 	if (rc == 0 && hi < end)
@@ -67,16 +77,11 @@ out:
  * the program makes read-only (pager_protect); the rest is the kernel's. */
 FM_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	uintptr_t a = (uintptr_t)addr, end = a + len;
-	uintptr_t rb = heap_region_base, re = rb + heap_region_size;
-	uintptr_t lo, hi;
-	int rc = 0;
+	uintptr_t a = (uintptr_t)addr, end = a + len, lo, hi;
+	int rc;
 
-	if (heap_region_size == 0 || end <= rb || a >= re || len == 0 ||
-	    end < a || (a & (HEAP_PAGE - 1)))
+	if ((a & (HEAP_PAGE - 1)) || !region_part(addr, len, &lo, &hi))
 		return (int)syscall(SYS_mprotect, addr, len, prot);
-	lo = a > rb ? a : rb;
-	hi = end < re ? end : re;
 	if (a < lo && syscall(SYS_mprotect, addr, lo - a, prot))
 		return -1;
 	if (hi < end && syscall(SYS_mprotect, (void *)hi, end - hi, prot))
