@@ -1031,6 +1031,17 @@ static void fault_remote(size_t p)
 		pg.streams[s].behind = p;
 	}
 	n = fetch_run(p, max);
+	if (pg.streams[s].level == 3) {
+		/* a sure stream: the window after this one is read too, once
+		 * this one is in place (the program goes on meanwhile), so
+		 * that the next fault finds it arrived or arriving */
+		size_t q = p + n, end = q + PREFETCH_MAX;
+
+		drain();
+		while (q < end && q < pg.top && PG_STATE(pg.pt[q]) == PG_REMOTE)
+			q += fetch_run(q, (unsigned)(end - q));
+		n = (unsigned)(q - p);
+	}
 	/* the pages fetched ahead will not fault: the stream's next fault
 	 * is past them */
 	pg.streams[s].next = p + n;
