@@ -88,7 +88,8 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
 #define STRIDE_MAX 256
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
-/* The pager thread, when idle, keeps this many pages of headroom. */
+/* Room below the low watermark that evict_ahead keeps: faults in
+ * between its batches use it (see evict_ahead). */
 #define HEADROOM	32
 #define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
 /* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
@@ -176,6 +177,7 @@ static struct {
 	bool fork_ticket_ok;
 	bool child_session; /* forked child: session not opened from ticket */
 	bool be_ready;	    /* the backend's ready() was called */
+	bool ahead_stuck;   /* evict_ahead found nothing to evict */
 	struct fab_ticket ticket;
 	uint64_t gen;	/* pager loop iterations, while forking */
 	bool want_home; /* fallback: bring everything back, then pause */
@@ -856,21 +858,26 @@ static unsigned evict_batch(void)
 	return used;
 }
 
+/* Before the first page leaves (see fab_ops.ready). */
+static void backend_ready(void)
+{
+	int rc;
+
+	if (FM_LIKELY(pg.be_ready))
+		return;
+	rc = pg.ops->ready(pg.be);
+	if (rc)
+		fatal_backend("opening the way to far memory", rc);
+	pg.be_ready = true;
+}
+
 /* Makes room for @n more resident pages: evicts down to the low watermark
  * once the budget would be passed. */
 static void make_room(size_t n)
 {
-	int rc;
-
 	if (pg.resident + n <= pg.budget)
 		return;
-	if (FM_UNLIKELY(!pg.be_ready)) {
-		/* before the first page leaves (see fab_ops.ready) */
-		rc = pg.ops->ready(pg.be);
-		if (rc)
-			fatal_backend("opening the way to far memory", rc);
-		pg.be_ready = true;
-	}
+	backend_ready();
 	while (pg.resident + n > pg.low) {
 		if (pg.resident - pg.leaving + n > pg.low && evict_batch() > 0)
 			continue;
@@ -889,6 +896,35 @@ static void make_room(size_t n)
 		    "nothing left to evict: the heap exceeds "
 		    "FARMEM_LOCAL_MEM (pages pinned or held by the kernel)");
 	}
+}
+
+/*
+ * evict_ahead - what make_room does, one step at a time, in the pager
+ * thread's turns without faults: one batch, or one drop of written
+ * staging pages, a turn, so that a fault that comes meanwhile waits for
+ * one batch at most. It starts at the low watermark, not at the budget:
+ * the pages on their way out count until written, and the room between
+ * the two is what faults take while the writes complete. Locked.
+ * Returns true if it did something.
+ */
+static bool evict_ahead(void)
+{
+	if (!pg.budget || pg.resident + HEADROOM <= pg.low)
+		return false;
+	backend_ready();
+	if (pg.resident - pg.leaving + HEADROOM > pg.low && !pg.ahead_stuck) {
+		if (evict_batch() > 0)
+			return true;
+		/* nothing evictable: not again before the next fault, or
+		 * every idle turn would sweep the whole clock */
+		pg.ahead_stuck = true;
+	}
+	if (pg.ndirty >= RUN_MAX ||
+	    (pg.ndirty && pg.resident + HEADROOM > pg.budget)) {
+		stage_flush();
+		return true;
+	}
+	return false;
 }
 
 /* ---- faults --------------------------------------------------------------- */
@@ -1207,6 +1243,7 @@ static void *pager_main(void *arg)
 		if (n > 0) {
 			for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++)
 				handle_fault(&msgs[i]);
+			pg.ahead_stuck = false;
 			busy = 1;
 		}
 		if (pg.forking) {
@@ -1229,11 +1266,10 @@ static void *pager_main(void *arg)
 		}
 		if (pg.inflight)
 			busy |= drain() > 0;
-		if (!busy && pg.budget && pg.resident + HEADROOM > pg.budget) {
-			/* idle: evict ahead, so faults find room waiting */
-			make_room(HEADROOM);
+		/* a turn without faults: the program runs, and meanwhile
+		 * room is made for its next ones */
+		if (n <= 0 && evict_ahead())
 			busy = 1;
-		}
 		pthread_mutex_unlock(&pg.lock);
 		if (busy) {
 			sched_idle_reset(&idle);
