@@ -88,8 +88,8 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
 #define STRIDE_MAX 256
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
-/* Room below the low watermark that evict_ahead keeps: faults in
- * between its batches use it (see evict_ahead). */
+/* The pager evicts ahead of faults once room has fallen under this
+ * many pages (see evict_ahead). */
 #define HEADROOM	32
 #define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
 /* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
@@ -177,6 +177,7 @@ static struct {
 	bool fork_ticket_ok;
 	bool child_session; /* forked child: session not opened from ticket */
 	bool be_ready;	    /* the backend's ready() was called */
+	bool pressed;	    /* the heap has come near its budget */
 	bool ahead_stuck;   /* evict_ahead found nothing to evict */
 	struct fab_ticket ticket;
 	uint64_t gen;	/* pager loop iterations, while forking */
@@ -902,14 +903,19 @@ static void make_room(size_t n)
  * evict_ahead - what make_room does, one step at a time, in the pager
  * thread's turns without faults: one batch, or one drop of written
  * staging pages, a turn, so that a fault that comes meanwhile waits for
- * one batch at most. It starts at the low watermark, not at the budget:
- * the pages on their way out count until written, and the room between
- * the two is what faults take while the writes complete. Locked.
- * Returns true if it did something.
+ * one batch at most. Once the heap has come within HEADROOM pages of its
+ * budget it keeps resident pages at the low watermark: the pages on their
+ * way out count until written, and the room between the two is what
+ * faults take while the writes complete. A heap that fits its budget is
+ * never touched. Locked. Returns true if it did something.
  */
 static bool evict_ahead(void)
 {
-	if (!pg.budget || pg.resident + HEADROOM <= pg.low)
+	if (!pg.budget)
+		return false;
+	if (pg.resident + HEADROOM > pg.budget)
+		pg.pressed = true;
+	if (!pg.pressed || pg.resident + HEADROOM <= pg.low)
 		return false;
 	backend_ready();
 	if (pg.resident - pg.leaving + HEADROOM > pg.low && !pg.ahead_stuck) {
