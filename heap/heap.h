@@ -142,6 +142,8 @@ struct pager_stats {
 	uint64_t faults_spurious; /* already resolved when read */
 	uint64_t evicted;	  /* pages written out */
 	uint64_t dropped_clean;	  /* pages evicted unchanged: no write */
+	uint64_t same;		  /* pages evicted as one word: no write */
+	uint64_t faults_same;	  /* faults on those (one per batch) */
 	uint64_t fetched;	  /* pages read back */
 	uint64_t prefetched;	  /* of those, read ahead of a fault */
 	uint64_t discarded;	  /* pages dropped by free/madvise */

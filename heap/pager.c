@@ -14,6 +14,9 @@
  *   WRITING   moved out to staging slot <index>, being written remote
  *   REMOTE    only in remote slot <index>
  *   FETCHING  being read into fetch buffer <index>
+ *   SAME      one 64-bit word repeated, kept in pg.sums: it left without
+ *             a write and comes back without a fetch (zeros, and the
+ *             constant runs of data frames and bitmaps)
  *
  * Eviction is pauseless and loses no write: a victim is taken from the
  * program atomically with UFFDIO_MOVE into a staging area (registered with
@@ -60,7 +63,7 @@
 #define PG_IDX(e)	  ((e) & (PG_HOT - 1))
 #define PG_ENTRY(st, idx) (((uint32_t)(st) << 29) | (uint32_t)(idx))
 
-enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING };
+enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING, PG_SAME };
 
 /* First-touch faults fill this many pages at once (when never touched):
  * one round trip instead of 16 (DESIGN.md: 64 KiB costs 4.1 us per 4 KiB
@@ -127,7 +130,8 @@ static struct {
 	char *base;
 	size_t npages;
 	uint32_t *pt;
-	uint64_t *sums; /* RESIDENT with a slot: page_sum of what came back */
+	uint64_t *sums; /* RESIDENT with a slot: page_sum of what came back;
+			   SAME: the word */
 	uint64_t *ro;	/* bit per page: mprotect'ed readable, not writable */
 	size_t top;	/* pages below this were touched at some point */
 	size_t hand;
@@ -146,6 +150,9 @@ static struct {
 	size_t ndirty;
 
 	char *fetch;
+	char *same;	     /* ZERO_BATCH pages of one word, for SAME pages */
+	uint64_t same_word;  /* that word */
+	unsigned same_pages; /* how many of those pages hold it */
 	struct fetch_info fetch_info[NFETCH];
 	uint64_t fetch_free[NFETCH / 64];
 
@@ -335,6 +342,19 @@ static uint64_t page_sum(const void *page)
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	return h;
+}
+
+/* Is @page one 64-bit word repeated (*@w)? Most pages differ within a
+ * few words. */
+static bool page_same(const void *page, uint64_t *w)
+{
+	const uint64_t *q = page;
+
+	for (size_t i = 1; i < HEAP_PAGE / 8; i++)
+		if (q[i] != q[0])
+			return false;
+	*w = q[0];
+	return true;
 }
 
 /* The remote slot a resident page's entry keeps, or UINT32_MAX. */
@@ -783,6 +803,17 @@ static unsigned evict_batch(void)
 
 			pg.stage_info[si].page = (uint32_t)(p + i);
 			slots[used + i] = NO_SLOT;
+			if (page_same(stage_addr(si), &pg.sums[p + i])) {
+				/* one word says it all: no write, no slot */
+				if (old != UINT32_MAX)
+					slot_put(old);
+				pg.pt[p + i] = PG_ENTRY(PG_SAME, 0);
+				slots[used + i] = CLEAN_SLOT;
+				pg.st.same++;
+				pg.leaving++;
+				stage_release(si);
+				continue;
+			}
 			if (old != UINT32_MAX &&
 			    page_sum(stage_addr(si)) == pg.sums[p + i]) {
 				/* unchanged since it came back: its far
@@ -1093,6 +1124,44 @@ static void fault_remote(size_t p)
 	pg.st.faults_remote++;
 }
 
+/* Same-filled page @p, and the same-filled pages after it with the same
+ * word (up to ZERO_BATCH), back in one copy: no transfer. */
+static void fault_same(size_t p)
+{
+	uint64_t w = pg.sums[p];
+	const char *src = (const char *)zero_page;
+	size_t n = 1, done;
+	int rc;
+
+	while (n < ZERO_BATCH && p + n < pg.top &&
+	       PG_STATE(pg.pt[p + n]) == PG_SAME && pg.sums[p + n] == w)
+		n++;
+	make_room(n);
+	if (w) {
+		if (pg.same_word != w)
+			pg.same_pages = 0;
+		for (uint64_t *q = (uint64_t *)(pg.same + ((size_t)pg.same_pages
+							   << PG_SHIFT));
+		     pg.same_pages < n; pg.same_pages++)
+			for (size_t i = 0; i < HEAP_PAGE / 8; i++)
+				*q++ = w;
+		pg.same_word = w;
+		src = pg.same;
+	}
+	rc = prim_uffd_copy(pg.uffd, page_addr(p), src, n << PG_SHIFT, &done);
+	if (rc != 0) {
+		/* -EEXIST: one is present (not ours to know how): one by
+		 * one, each woken */
+		FM_BUG_ON(rc != -EEXIST);
+		for (size_t i = 0; i < n; i++)
+			install(p + i, src + (i << PG_SHIFT));
+	}
+	for (size_t i = 0; i < n; i++)
+		pg.pt[p + i] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+	note_resident(n);
+	pg.st.faults_same++;
+}
+
 static void fault_staged(size_t p)
 {
 	unsigned s = PG_IDX(pg.pt[p]);
@@ -1164,6 +1233,9 @@ static void handle_fault(const struct uffd_msg *m)
 		break;
 	case PG_FETCHING:
 		break; /* its completion wakes every waiter */
+	case PG_SAME:
+		fault_same(p);
+		break;
 	default:
 		/* Resolved by a batch since the fault was queued: install()
 		 * finds the page present and wakes the thread. Were it absent
@@ -1187,6 +1259,8 @@ static void go_home(void)
 			note_resident(1);
 		} else if (st == PG_REMOTE) {
 			p += fetch_run(p, PREFETCH_MAX) - 1;
+		} else if (st == PG_SAME) {
+			fault_same(p);
 		}
 	}
 	while (pg.inflight)
@@ -1355,6 +1429,9 @@ int pager_init(size_t budget, const char *backend_spec, int victim,
 	if ((rc = prim_reserve(NSTAGE * HEAP_PAGE, HEAP_PAGE, &p)))
 		goto fail;
 	pg.stage = p;
+	if ((rc = prim_reserve(ZERO_BATCH * HEAP_PAGE, HEAP_PAGE, &p)))
+		goto fail;
+	pg.same = p;
 	if ((rc = prim_reserve(NFETCH * HEAP_PAGE, HEAP_PAGE, &p)))
 		goto fail;
 	pg.fetch = p;
@@ -1431,6 +1508,8 @@ static size_t drop_pages(size_t first, size_t last, bool keep_resident)
 			break;
 		case PG_REMOTE:
 			slot_put(PG_IDX(e));
+			break;
+		case PG_SAME:
 			break;
 		case PG_FETCHING:
 			pg.fetch_info[PG_IDX(e)].discard = true;

@@ -75,6 +75,13 @@ static void pager_print(char *buf, size_t len, size_t *o)
 	put(buf, len, o, "  %-22s %s (and %s unchanged: not written)\n",
 	    "evicted", pre_format_size(p.evicted * HEAP_PAGE, a, sizeof(a)),
 	    pre_format_size(p.dropped_clean * HEAP_PAGE, b, sizeof(b)));
+	if (p.same)
+		put(buf, len, o,
+		    "  %-22s %s (one word each: not written; %llu faults "
+		    "without a fetch)\n",
+		    "same-filled evicted",
+		    pre_format_size(p.same * HEAP_PAGE, a, sizeof(a)),
+		    (unsigned long long)p.faults_same);
 	if (p.copied_out)
 		put(buf, len, o, "  %-22s %s (copied out: mprotect'ed)\n",
 		    "read-only evicted",

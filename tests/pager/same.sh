@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# same-filled pages: a 64 MiB block of zero pages, pages of one repeated
+# word and data pages under a 16 MiB budget, read back at random, a third
+# of the pages changed to another kind, all checked again. Same answers
+# as without farmem, and some pages must have left as one word.
+. "$(dirname "$0")/pager_lib.sh"
+
+fmp_need_uffd
+fmp_need_prog same
+fmp_baseline same.tiny "$FMP_BIN/same" 1
+fmp_compare same 16 "$FMP_BIN/same" 64
+same_b=$(fm_stat_bytes same.fm "same-filled evicted")
+if [ "$same_b" -gt 0 ]; then
+	fm_ok "same.fm: $((same_b / 1024)) KiB evicted as one word each"
+else
+	fm_fail "same.fm: no page was evicted as one word"
+fi
+fm_finish
