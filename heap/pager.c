@@ -78,6 +78,8 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING, PG_SAME };
 #define RUN_MAX 16
 /* Sequential faults fetch ahead up to this many pages. */
 #define PREFETCH_MAX 32
+/* Same-filled pages (SAME) come back up to this many at once. */
+#define SAME_MAX PREFETCH_MAX
 /* Streams followed at once (a scan over several columns is several):
  * a fault within STREAM_SLACK pages after where one would fault next. */
 #define NSTREAMS     8
@@ -150,9 +152,9 @@ static struct {
 	size_t ndirty;
 
 	char *fetch;
-	char *same;	     /* ZERO_BATCH pages of one word, for SAME pages */
-	uint64_t same_word;  /* that word */
-	unsigned same_pages; /* how many of those pages hold it */
+	char *same;		      /* SAME_MAX pages, each one word */
+	uint64_t same_word[SAME_MAX]; /* that word, per page */
+	bool same_filled[SAME_MAX];   /* ... if filled */
 	struct fetch_info fetch_info[NFETCH];
 	uint64_t fetch_free[NFETCH / 64];
 
@@ -1037,6 +1039,56 @@ static unsigned fetch_run(size_t p, unsigned max)
 }
 
 /*
+ * Same-filled page @p and up to @max - 1 same-filled pages after it
+ * (SAME_MAX at most) back in one copy, each page's word spread over a
+ * page of pg.same: no transfer. Returns the pages installed.
+ */
+static unsigned same_run(size_t p, unsigned max)
+{
+	unsigned n = 1;
+	size_t done;
+	int rc;
+
+	if (max > SAME_MAX)
+		max = SAME_MAX;
+	while (n < max && p + n < pg.top && PG_STATE(pg.pt[p + n]) == PG_SAME)
+		n++;
+	make_room(n); /* evicts resident pages only: these stay SAME */
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t w = pg.sums[p + i];
+		uint64_t *q = (uint64_t *)(pg.same + ((size_t)i << PG_SHIFT));
+
+		if (pg.same_filled[i] && pg.same_word[i] == w)
+			continue;
+		for (size_t k = 0; k < HEAP_PAGE / 8; k++)
+			q[k] = w;
+		pg.same_word[i] = w;
+		pg.same_filled[i] = true;
+	}
+	rc = prim_uffd_copy(pg.uffd, page_addr(p), pg.same,
+			    (size_t)n << PG_SHIFT, &done);
+	if (rc != 0) {
+		/* -EEXIST: one is present (not ours to know how): one by
+		 * one, each woken */
+		FM_BUG_ON(rc != -EEXIST);
+		for (unsigned i = 0; i < n; i++)
+			install(p + i, pg.same + ((size_t)i << PG_SHIFT));
+	}
+	for (unsigned i = 0; i < n; i++)
+		pg.pt[p + i] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
+	note_resident(n);
+	return n;
+}
+
+/* Brings back remote or same-filled page @p and up to @max - 1 of the
+ * same kind after it. Returns how many. */
+static unsigned bring(size_t p, unsigned max)
+{
+	return PG_STATE(pg.pt[p]) == PG_SAME ? same_run(p, max)
+					     : fetch_run(p, max);
+}
+
+/*
  * fault_strided - a fault STRIDE_MAX pages or less after a stream's last
  * one: the same distance as the time before, and the pages as far apart
  * after it are fetched too, more the longer the stream (one transfer
@@ -1068,23 +1120,32 @@ static bool fault_strided(size_t p)
 		pg.streams[t].stride = d;
 		pg.streams[t].level = 0;
 	}
-	fetch_run(p, 1);
+	if (PG_STATE(pg.pt[p]) == PG_SAME)
+		pg.st.faults_same++;
+	else
+		pg.st.faults_remote++;
+	bring(p, 1);
 	k = pg.streams[t].level ? 1u << pg.streams[t].level : 0;
 	for (unsigned i = 1; i <= k && p + i * d < pg.top; i++) {
-		if (PG_STATE(pg.pt[p + i * d]) != PG_REMOTE)
+		uint32_t st = PG_STATE(pg.pt[p + i * d]);
+
+		if (st == PG_SAME)
+			same_run(p + i * d, 1);
+		if (st != PG_REMOTE)
 			continue;
 		fetch_run(p + i * d, 1);
 		pg.st.prefetched++;
 	}
 	pg.streams[t].last = p + k * d;
 	pg.streams[t].next = p + 1;
-	pg.st.faults_remote++;
 	return true;
 }
 
+/* A fault on remote or same-filled page @p. */
 static void fault_remote(size_t p)
 {
-	unsigned max = 1, s, n;
+	bool same = PG_STATE(pg.pt[p]) == PG_SAME;
+	unsigned max = 1, s, n, ahead;
 
 	/* a fault just after where a stream would fault next: fetch ahead
 	 * more, the longer the stream */
@@ -1103,7 +1164,12 @@ static void fault_remote(size_t p)
 		pg.streams[s].level = 0;
 		pg.streams[s].behind = p;
 	}
-	n = fetch_run(p, max);
+	if (same)
+		pg.st.faults_same++;
+	else
+		pg.st.faults_remote++;
+	n = bring(p, max);
+	ahead = same ? 0 : n - 1;
 	if (pg.streams[s].level == 3) {
 		/* a sure stream: the window after this one is read too, once
 		 * this one is in place (the program goes on meanwhile), so
@@ -1111,8 +1177,20 @@ static void fault_remote(size_t p)
 		size_t q = p + n, end = q + PREFETCH_MAX;
 
 		drain();
-		while (q < end && q < pg.top && PG_STATE(pg.pt[q]) == PG_REMOTE)
-			q += fetch_run(q, (unsigned)(end - q));
+		while (q < end && q < pg.top) {
+			uint32_t st = PG_STATE(pg.pt[q]);
+			unsigned k;
+
+			if (st == PG_REMOTE) {
+				k = fetch_run(q, (unsigned)(end - q));
+				ahead += k;
+			} else if (st == PG_SAME) {
+				k = same_run(q, (unsigned)(end - q));
+			} else {
+				break;
+			}
+			q += k;
+		}
 		n = (unsigned)(q - p);
 	}
 	/* the pages fetched ahead will not fault: the stream's next fault
@@ -1120,46 +1198,7 @@ static void fault_remote(size_t p)
 	pg.streams[s].next = p + n;
 	pg.streams[s].last = p + n - 1;
 	pg.streams[s].stride = 0;
-	pg.st.prefetched += n - 1;
-	pg.st.faults_remote++;
-}
-
-/* Same-filled page @p, and the same-filled pages after it with the same
- * word (up to ZERO_BATCH), back in one copy: no transfer. */
-static void fault_same(size_t p)
-{
-	uint64_t w = pg.sums[p];
-	const char *src = (const char *)zero_page;
-	size_t n = 1, done;
-	int rc;
-
-	while (n < ZERO_BATCH && p + n < pg.top &&
-	       PG_STATE(pg.pt[p + n]) == PG_SAME && pg.sums[p + n] == w)
-		n++;
-	make_room(n);
-	if (w) {
-		if (pg.same_word != w)
-			pg.same_pages = 0;
-		for (uint64_t *q = (uint64_t *)(pg.same + ((size_t)pg.same_pages
-							   << PG_SHIFT));
-		     pg.same_pages < n; pg.same_pages++)
-			for (size_t i = 0; i < HEAP_PAGE / 8; i++)
-				*q++ = w;
-		pg.same_word = w;
-		src = pg.same;
-	}
-	rc = prim_uffd_copy(pg.uffd, page_addr(p), src, n << PG_SHIFT, &done);
-	if (rc != 0) {
-		/* -EEXIST: one is present (not ours to know how): one by
-		 * one, each woken */
-		FM_BUG_ON(rc != -EEXIST);
-		for (size_t i = 0; i < n; i++)
-			install(p + i, src + (i << PG_SHIFT));
-	}
-	for (size_t i = 0; i < n; i++)
-		pg.pt[p + i] = PG_ENTRY(PG_RESIDENT, 0) | PG_HOT;
-	note_resident(n);
-	pg.st.faults_same++;
+	pg.st.prefetched += ahead;
 }
 
 static void fault_staged(size_t p)
@@ -1234,7 +1273,7 @@ static void handle_fault(const struct uffd_msg *m)
 	case PG_FETCHING:
 		break; /* its completion wakes every waiter */
 	case PG_SAME:
-		fault_same(p);
+		fault_remote(p);
 		break;
 	default:
 		/* Resolved by a batch since the fault was queued: install()
@@ -1260,7 +1299,7 @@ static void go_home(void)
 		} else if (st == PG_REMOTE) {
 			p += fetch_run(p, PREFETCH_MAX) - 1;
 		} else if (st == PG_SAME) {
-			fault_same(p);
+			p += same_run(p, SAME_MAX) - 1;
 		}
 	}
 	while (pg.inflight)
@@ -1429,7 +1468,7 @@ int pager_init(size_t budget, const char *backend_spec, int victim,
 	if ((rc = prim_reserve(NSTAGE * HEAP_PAGE, HEAP_PAGE, &p)))
 		goto fail;
 	pg.stage = p;
-	if ((rc = prim_reserve(ZERO_BATCH * HEAP_PAGE, HEAP_PAGE, &p)))
+	if ((rc = prim_reserve(SAME_MAX * HEAP_PAGE, HEAP_PAGE, &p)))
 		goto fail;
 	pg.same = p;
 	if ((rc = prim_reserve(NFETCH * HEAP_PAGE, HEAP_PAGE, &p)))
