@@ -94,8 +94,11 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING, PG_SAME };
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
 /* The pager evicts ahead of faults once room has fallen under this
- * many pages (see evict_ahead). */
+ * many pages (see evict_ahead), and keeps AHEAD_ROOM pages (or down to
+ * the low watermark, if nearer) for the faults that come while its
+ * writes complete. */
 #define HEADROOM	32
+#define AHEAD_ROOM	(4 * RUN_MAX)
 #define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
 /* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
  * every heap's slow path reads it: never evicted. */
@@ -937,21 +940,27 @@ static void make_room(size_t n)
  * thread's turns without faults: one batch, or one drop of written
  * staging pages, a turn, so that a fault that comes meanwhile waits for
  * one batch at most. Once the heap has come within HEADROOM pages of its
- * budget it keeps resident pages at the low watermark: the pages on their
- * way out count until written, and the room between the two is what
- * faults take while the writes complete. A heap that fits its budget is
- * never touched. Locked. Returns true if it did something.
+ * budget it keeps resident pages AHEAD_ROOM pages below it: the pages on
+ * their way out count until written, and that room is what faults take
+ * while the writes complete. Closer to the budget than the low watermark
+ * make_room evicts to, so that a heap a little over its budget keeps
+ * as much of itself as it can. A heap that fits its budget is never
+ * touched. Locked. Returns true if it did something.
  */
 static bool evict_ahead(void)
 {
+	size_t target = pg.budget - AHEAD_ROOM;
+
 	if (!pg.budget)
 		return false;
 	if (pg.resident + HEADROOM > pg.budget)
 		pg.pressed = true;
-	if (!pg.pressed || pg.resident + HEADROOM <= pg.low)
+	if (target < pg.low)
+		target = pg.low;
+	if (!pg.pressed || pg.resident + HEADROOM <= target)
 		return false;
 	backend_ready();
-	if (pg.resident - pg.leaving + HEADROOM > pg.low && !pg.ahead_stuck) {
+	if (pg.resident - pg.leaving + HEADROOM > target && !pg.ahead_stuck) {
 		if (evict_batch() > 0)
 			return true;
 		/* nothing evictable: not again before the next fault, or
