@@ -1129,21 +1129,15 @@ static bool fault_strided(size_t p)
 		pg.streams[t].stride = d;
 		pg.streams[t].level = 0;
 	}
-	if (PG_STATE(pg.pt[p]) == PG_SAME)
-		pg.st.faults_same++;
-	else
-		pg.st.faults_remote++;
 	bring(p, 1);
 	k = pg.streams[t].level ? 1u << pg.streams[t].level : 0;
 	for (unsigned i = 1; i <= k && p + i * d < pg.top; i++) {
 		uint32_t st = PG_STATE(pg.pt[p + i * d]);
 
-		if (st == PG_SAME)
-			same_run(p + i * d, 1);
-		if (st != PG_REMOTE)
+		if (st != PG_REMOTE && st != PG_SAME)
 			continue;
-		fetch_run(p + i * d, 1);
-		pg.st.prefetched++;
+		bring(p + i * d, 1);
+		pg.st.prefetched += st == PG_REMOTE;
 	}
 	pg.streams[t].last = p + k * d;
 	pg.streams[t].next = p + 1;
@@ -1156,6 +1150,10 @@ static void fault_remote(size_t p)
 	bool same = PG_STATE(pg.pt[p]) == PG_SAME;
 	unsigned max = 1, s, n, ahead;
 
+	if (same)
+		pg.st.faults_same++;
+	else
+		pg.st.faults_remote++;
 	/* a fault just after where a stream would fault next: fetch ahead
 	 * more, the longer the stream */
 	for (s = 0; s < NSTREAMS; s++)
@@ -1173,10 +1171,6 @@ static void fault_remote(size_t p)
 		pg.streams[s].level = 0;
 		pg.streams[s].behind = p;
 	}
-	if (same)
-		pg.st.faults_same++;
-	else
-		pg.st.faults_remote++;
 	n = bring(p, max);
 	ahead = same ? 0 : n - 1;
 	if (pg.streams[s].level == 3) {
@@ -1190,14 +1184,11 @@ static void fault_remote(size_t p)
 			uint32_t st = PG_STATE(pg.pt[q]);
 			unsigned k;
 
-			if (st == PG_REMOTE) {
-				k = fetch_run(q, (unsigned)(end - q));
-				ahead += k;
-			} else if (st == PG_SAME) {
-				k = same_run(q, (unsigned)(end - q));
-			} else {
+			if (st != PG_REMOTE && st != PG_SAME)
 				break;
-			}
+			k = bring(q, (unsigned)(end - q));
+			if (st == PG_REMOTE)
+				ahead += k;
 			q += k;
 		}
 		n = (unsigned)(q - p);
