@@ -255,6 +255,23 @@ static inline pid_t fmp_fork_detached(const char *file)
 	return 0;
 }
 
+/* fmp_block - @n bytes from malloc, page-aligned (so that pages of the
+ * block are pages of memory) and checked to be on the managed heap as
+ * @what; exits 1 if out of memory. Never freed. */
+static inline unsigned char *fmp_block(size_t n, const char *what)
+{
+	unsigned char *p = (unsigned char *)malloc(n + FMP_PAGE);
+
+	if (p == NULL) {
+		fmc_fail("%s: out of memory", what);
+		exit(1);
+	}
+	p = (unsigned char *)(((uintptr_t)p + FMP_PAGE - 1) &
+			      ~(uintptr_t)(FMP_PAGE - 1));
+	fmc_managed(p, what);
+	return p;
+}
+
 /* fmp_mib_arg - argv[i] as a count of MiB (>= 1), or @def. */
 static inline size_t fmp_mib_arg(int argc, char **argv, int i, size_t def)
 {

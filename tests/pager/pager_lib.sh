@@ -141,6 +141,17 @@ fmp_check_paged() {
 	fi
 }
 
+# fmp_check_stat TAG FIELD - run TAG's statistics show more than zero
+# bytes in FIELD (FARMEM_STATS=1).
+fmp_check_stat() {
+	fmp_sv=$(fm_stat_bytes "$1" "$2")
+	if [ "$fmp_sv" -gt 0 ]; then
+		fm_ok "$1: $2: $((fmp_sv / 1024)) KiB"
+	else
+		fm_fail "$1: $2: 0 bytes"
+	fi
+}
+
 # fmp_show_stats TAG - the pager's lines of run TAG's statistics, for the
 # log.
 fmp_show_stats() {

@@ -73,15 +73,7 @@ int main(int argc, char **argv)
 	unsigned char *p;
 
 	fmc_init();
-	p = malloc(n + FMP_PAGE);
-	if (p == NULL) {
-		fmc_fail("out of memory");
-		return 1;
-	}
-	/* page-aligned, so that pages of the block are pages of memory */
-	p = (unsigned char *)(((uintptr_t)p + FMP_PAGE - 1) &
-			      ~(uintptr_t)(FMP_PAGE - 1));
-	fmc_managed(p, "block");
+	p = fmp_block(n, "block");
 	for (size_t j = 0; j < pages; j++)
 		page_fill(p, j, 0);
 	fmp_expect_evicted(p, n, 50, "block");

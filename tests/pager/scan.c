@@ -49,15 +49,7 @@ int main(int argc, char **argv)
 		fmc_fail("usage: scan MIB STRIDE (1 to the block's pages)");
 		return 2;
 	}
-	p = malloc(n + FMP_PAGE);
-	if (p == NULL) {
-		fmc_fail("out of memory");
-		return 1;
-	}
-	/* page-aligned, so that pages of the block are pages of memory */
-	p = (unsigned char *)(((uintptr_t)p + FMP_PAGE - 1) &
-			      ~(uintptr_t)(FMP_PAGE - 1));
-	fmc_managed(p, "block");
+	p = fmp_block(n, "block");
 	fmp_fill(p, n, 1, 0);
 	for (size_t off = 0; off < stride; off++)
 		for (size_t j = off; j < pages; j += stride) {
