@@ -88,9 +88,10 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING, PG_SAME };
  * fault next (itself up to PREFETCH_MAX ahead of the program) are
  * evicted first. */
 #define DROP_BEHIND (2 * PREFETCH_MAX)
-/* Strided streams: faults this many pages apart at most, fetched up to
- * 8 strides ahead. */
-#define STRIDE_MAX 256
+/* Strided streams: runs (of one page or more) this many pages apart at
+ * most, fetched up to 8 strides and STRIDE_AHEAD pages ahead. */
+#define STRIDE_MAX   256
+#define STRIDE_AHEAD (2 * PREFETCH_MAX)
 /* Staging pages whose write finished are dropped in batches. */
 #define STAGE_FLUSH 64
 /* The pager evicts ahead of faults once room has fallen under this
@@ -167,8 +168,9 @@ static struct {
 		size_t next;
 		unsigned level;
 		size_t behind; /* drop-behind: pages below were seen to */
-		size_t last;   /* its last fault, or page fetched ahead */
-		size_t stride; /* pages between faults, if not 1 (else 0) */
+		size_t start;  /* where its run began, or the last run read
+				  ahead began; the run ends at next */
+		size_t stride; /* pages between runs, if it jumps (else 0) */
 	} streams[NSTREAMS];
 	unsigned stream_next;  /* the stream to replace */
 	unsigned stream_evict; /* the stream drop-behind looks at first */
@@ -1098,30 +1100,67 @@ static unsigned bring(size_t p, unsigned max)
 }
 
 /*
- * fault_strided - a fault STRIDE_MAX pages or less after a stream's last
- * one: the same distance as the time before, and the pages as far apart
- * after it are fetched too, more the longer the stream (one transfer
- * each: they were not written together); else that distance is noted,
- * to be confirmed by the next fault. Sure sequential streams are left
- * alone. Returns false if no stream is near (nothing done).
+ * bring_span - brings back the remote and same-filled pages from @p to
+ * @end, stopping at the first other page if @stop (else skipping it).
+ * Adds to *@remote the remote pages among them. Returns where it
+ * stopped.
+ */
+static size_t bring_span(size_t p, size_t end, bool stop, unsigned *remote)
+{
+	if (end > pg.top)
+		end = pg.top;
+	while (p < end) {
+		uint32_t st = PG_STATE(pg.pt[p]);
+		unsigned k;
+
+		if (st != PG_REMOTE && st != PG_SAME) {
+			if (stop)
+				break;
+			p++;
+			continue;
+		}
+		k = bring(p, (unsigned)(end - p));
+		if (st == PG_REMOTE)
+			*remote += k;
+		p += k;
+	}
+	return p;
+}
+
+/*
+ * fault_strided - a fault STRIDE_MAX pages or less after the start of a
+ * stream's run, past its end: a program reading runs of pages (one page,
+ * or a few) at a fixed distance, such as the selected blocks of a
+ * column. The run at @p, as long as the stream's last one (at most
+ * PREFETCH_MAX pages), comes back in one go. If the stream had jumped
+ * the same distance the time before, the runs as far apart after it
+ * are read too, more the longer the stream (up to 8 runs, STRIDE_AHEAD
+ * pages): the program finds them in place. Else that distance is noted,
+ * to be confirmed by the next jump. Returns false if no stream is near
+ * (nothing done).
  */
 static bool fault_strided(size_t p)
 {
-	unsigned t = NSTREAMS, k;
-	size_t d;
+	unsigned t = NSTREAMS, k, ahead = 0;
+	size_t d, run, q;
+	bool remote = PG_STATE(pg.pt[p]) == PG_REMOTE;
 
 	for (unsigned s = 0; s < NSTREAMS; s++) {
-		size_t last = pg.streams[s].last;
+		size_t start = pg.streams[s].start;
 
-		if (last >= p || p - last > STRIDE_MAX ||
-		    (pg.streams[s].level && !pg.streams[s].stride))
+		/* (a stream not yet used has no run: next == start) */
+		if (start >= p || p - start > STRIDE_MAX ||
+		    p < pg.streams[s].next || pg.streams[s].next <= start)
 			continue;
-		if (t == NSTREAMS || last > pg.streams[t].last)
+		if (t == NSTREAMS || start > pg.streams[t].start)
 			t = s;
 	}
 	if (t == NSTREAMS)
 		return false;
-	d = p - pg.streams[t].last;
+	d = p - pg.streams[t].start;
+	run = pg.streams[t].next - pg.streams[t].start;
+	if (run > PREFETCH_MAX)
+		run = PREFETCH_MAX;
 	if (d == pg.streams[t].stride) {
 		if (pg.streams[t].level < 3)
 			pg.streams[t].level++;
@@ -1129,18 +1168,17 @@ static bool fault_strided(size_t p)
 		pg.streams[t].stride = d;
 		pg.streams[t].level = 0;
 	}
-	bring(p, 1);
+	bring_span(p, p + run, false, &ahead);
 	k = pg.streams[t].level ? 1u << pg.streams[t].level : 0;
-	for (unsigned i = 1; i <= k && p + i * d < pg.top; i++) {
-		uint32_t st = PG_STATE(pg.pt[p + i * d]);
-
-		if (st != PG_REMOTE && st != PG_SAME)
-			continue;
-		bring(p + i * d, 1);
-		pg.st.prefetched += st == PG_REMOTE;
-	}
-	pg.streams[t].last = p + k * d;
-	pg.streams[t].next = p + 1;
+	if (k * run > STRIDE_AHEAD)
+		k = (unsigned)(STRIDE_AHEAD / run);
+	if (k)
+		drain(); /* the program goes on meanwhile, as for a stream */
+	for (q = p + d; q < p + (k + 1) * d && q < pg.top; q += d)
+		bring_span(q, q + run, false, &ahead);
+	pg.streams[t].start = q - d;
+	pg.streams[t].next = q - d + run;
+	pg.st.prefetched += ahead - remote;
 	return true;
 }
 
@@ -1170,6 +1208,7 @@ static void fault_remote(size_t p)
 		s = pg.stream_next++ % NSTREAMS;
 		pg.streams[s].level = 0;
 		pg.streams[s].behind = p;
+		pg.streams[s].start = p;
 	}
 	n = bring(p, max);
 	ahead = same ? 0 : n - 1;
@@ -1177,26 +1216,14 @@ static void fault_remote(size_t p)
 		/* a sure stream: the window after this one is read too, once
 		 * this one is in place (the program goes on meanwhile), so
 		 * that the next fault finds it arrived or arriving */
-		size_t q = p + n, end = q + PREFETCH_MAX;
-
 		drain();
-		while (q < end && q < pg.top) {
-			uint32_t st = PG_STATE(pg.pt[q]);
-			unsigned k;
-
-			if (st != PG_REMOTE && st != PG_SAME)
-				break;
-			k = bring(q, (unsigned)(end - q));
-			if (st == PG_REMOTE)
-				ahead += k;
-			q += k;
-		}
-		n = (unsigned)(q - p);
+		n = (unsigned)(bring_span(p + n, p + n + PREFETCH_MAX, true,
+					  &ahead) -
+			       p);
 	}
 	/* the pages fetched ahead will not fault: the stream's next fault
 	 * is past them */
 	pg.streams[s].next = p + n;
-	pg.streams[s].last = p + n - 1;
 	pg.streams[s].stride = 0;
 	pg.st.prefetched += ahead;
 }
