@@ -601,6 +601,14 @@ static int ofi_fabric_open(struct fab_backend *b)
 				 strlen(b->shm_name) + 1);
 	if (!ret)
 		ret = fi_enable(b->ep);
+	if (!ret && strcmp(b->provider, "shm") == 0) {
+		long t = fmp_shm_trim(b->shm_name);
+
+		FM_DBG(fabric,
+		       "shm: %ld bytes of our region's padding given "
+		       "back",
+		       t);
+	}
 	if (!ret) {
 		b->addr_len = sizeof(b->addr);
 		ret = fi_getname(&b->ep->fid, b->addr, &b->addr_len);

@@ -5,13 +5,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -292,4 +295,46 @@ bool fmp_shm_is_client_name(const uint8_t *addr, size_t len)
 
 	return fmp_shm_pid(name, len) > 0 &&
 	       name[sizeof(FMP_SHM_PREFIX) - 1] == 'c';
+}
+
+long fmp_shm_trim(const char *name)
+{
+	uint64_t page[4096 / 8];
+	struct stat st;
+	off_t end, off;
+	long ret = 0;
+	int fd = shm_open(name, O_RDWR, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		ret = -errno;
+		goto out;
+	}
+	end = st.st_size & ~(off_t)(sizeof(page) - 1);
+	/* back from the end while pages read as zeros (reading a hole
+	 * allocates nothing) */
+	for (off = end; off > 0; off -= (off_t)sizeof(page)) {
+		size_t w = 0;
+
+		if (pread(fd, page, sizeof(page), off - (off_t)sizeof(page)) !=
+		    (ssize_t)sizeof(page))
+			break;
+		while (w < sizeof(page) / 8 && page[w] == 0)
+			w++;
+		if (w < sizeof(page) / 8)
+			break;
+	}
+	/* one zero page more kept beside the last one in use */
+	off += (off_t)sizeof(page);
+	if (off < end) {
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      off, end - off) == 0)
+			ret = (long)(end - off);
+		else
+			ret = -errno;
+	}
+out:
+	close(fd);
+	return ret;
 }

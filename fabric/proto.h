@@ -254,5 +254,16 @@ long fmp_shm_pid(const char *name, size_t len);
 /* fmp_shm_is_client_name - is the address @addr (@len bytes, as a HELLO
  * carries it) a client name fmp_shm_name made? Safe to shm_unlink then. */
 bool fmp_shm_is_client_name(const uint8_t *addr, size_t len);
+/*
+ * fmp_shm_trim - gives back the zero pages at the end of our endpoint's
+ * shm file @name. libfabric 1.17's shm rounds an endpoint's region up to
+ * a power of two and writes zeros to the end of it (its name, copied
+ * with strncpy to the region's end): ~3.8 MiB resident in each process,
+ * in its memory cgroup, that nothing reads. Call it right after
+ * fi_enable, before any peer knows the name (so that nobody writes
+ * there meanwhile): a page given back reads as zeros again. Returns the
+ * bytes given back, or -errno.
+ */
+long fmp_shm_trim(const char *name);
 
 #endif

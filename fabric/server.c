@@ -1242,6 +1242,8 @@ static int fabric_open(const struct fmp_endpoint *lep)
 	uint64_t base =
 	    FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_LOCAL | FI_MR_ENDPOINT;
 	const char *nodep = NULL;
+	char name[FMP_SHM_NAME_MAX];
+	bool shm;
 	int ret;
 
 	if (!strcmp(prov, "tcp"))
@@ -1333,8 +1335,8 @@ static int fabric_open(const struct fmp_endpoint *lep)
 			S.cntr = NULL;
 		}
 	}
-	if (strcmp(S.info->fabric_attr->prov_name, "shm") == 0) {
-		char name[FMP_SHM_NAME_MAX];
+	shm = strcmp(S.info->fabric_attr->prov_name, "shm") == 0;
+	if (shm) {
 		ret = fmp_shm_name('s', name, sizeof(name));
 		if (!ret)
 			ret = fi_setname(&S.ep->fid, name, strlen(name) + 1);
@@ -1344,6 +1346,8 @@ static int fabric_open(const struct fmp_endpoint *lep)
 	ret = fi_enable(S.ep);
 	if (ret)
 		goto fail;
+	if (shm)
+		(void)fmp_shm_trim(name);
 	S.addr_len = sizeof(S.addr);
 	ret = fi_getname(&S.ep->fid, S.addr, &S.addr_len);
 	if (ret)

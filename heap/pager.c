@@ -98,8 +98,11 @@ enum { PG_NEVER, PG_RESIDENT, PG_WRITING, PG_REMOTE, PG_FETCHING, PG_SAME };
  * many pages (see evict_ahead), and keeps AHEAD_ROOM pages (or down to
  * the low watermark, if nearer) for the faults that come while its
  * writes complete. */
-#define HEADROOM	32
-#define AHEAD_ROOM	(4 * RUN_MAX)
+#define HEADROOM   32
+#define AHEAD_ROOM (4 * RUN_MAX)
+/* The backend is made ready once the heap comes this near its budget
+ * (4 MiB: see make_room). */
+#define OPEN_ROOM	1024
 #define SLOTS_PER_CHUNK (FAB_CHUNK >> PG_SHIFT)
 /* mimalloc keeps each 32 MiB segment's header in its first 64 KiB, and
  * every heap's slow path reads it: never evicted. */
@@ -911,9 +914,15 @@ static void backend_ready(void)
 }
 
 /* Makes room for @n more resident pages: evicts down to the low watermark
- * once the budget would be passed. */
+ * once the budget would be passed. The way to far memory opens a little
+ * before (OPEN_ROOM): opening costs memory for a moment (libfabric's shm
+ * writes its whole region, and fmp_shm_trim gives most of it back), which
+ * must not come on top of a full heap. */
 static void make_room(size_t n)
 {
+	if (FM_UNLIKELY(!pg.be_ready) &&
+	    pg.resident + n + OPEN_ROOM > pg.budget)
+		backend_ready();
 	if (pg.resident + n <= pg.budget)
 		return;
 	backend_ready();

@@ -6,15 +6,18 @@
  *   fab_conform memfd SIZE|"" [TEST...]
  *   fab_conform ofi HOST:PORT[,HOST:PORT] [TEST...]   (FARMEM_TOKEN set)
  *
- * TEST: basic errors zero fork stale cancel threads two enospc[=N] lose=PID;
- * default all but enospc, which needs a pool of its own (=N: exactly N
- * chunks fit), and lose, which kills the server (PID).
+ * TEST: basic errors zero fork stale cancel threads two enospc[=N] lose=PID
+ * trim; default all but enospc, which needs a pool of its own (=N: exactly
+ * N chunks fit), lose, which kills the server (PID), and trim, for shm
+ * only.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -576,6 +579,51 @@ static void t_lose(pid_t server)
 	munmap(buf, N * FAB_CHUNK);
 }
 
+/* shm: once a transfer went through, our endpoint's file in /dev/shm
+ * (libfabric's region, a power of two of at least 4 MiB) holds at most
+ * 1 MiB of memory: its zero padding was given back (fmp_shm_trim). */
+static void t_trim(void)
+{
+	struct fab_backend *b = open_backend();
+	char prefix[64], *buf = ft_area(FAB_CHUNK), path[300];
+	fab_chunk_t c;
+	uint8_t seen[2];
+	struct dirent *d;
+	DIR *dir;
+	int found = 0;
+
+	FT_RET(ops->reg(b, buf, FAB_CHUNK), 0);
+	FT_RET(ops->chunk_alloc(b, &c), 0);
+	ft_fill(buf, 4096, 3, 1);
+	FT_RET(ops->write(b, c, 0, buf, 4096, (void *)1), 0);
+	wait_done(b, seen, 1);
+	FT_RET(ops->read(b, c, 0, buf + 4096, 4096, (void *)1), 0);
+	wait_done(b, seen, 1);
+	FT_CHECK(memcmp(buf, buf + 4096, 4096) == 0);
+	snprintf(prefix, sizeof(prefix), "farmem-c-%ld-", (long)getpid());
+	dir = opendir("/dev/shm");
+	FT_CHECK(dir != NULL);
+	while ((d = readdir(dir)) != NULL) {
+		struct stat st;
+
+		if (strncmp(d->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", d->d_name);
+		FT_RET(stat(path, &st), 0);
+		printf("%s: %lld bytes, %lld held\n", path,
+		       (long long)st.st_size, (long long)st.st_blocks * 512);
+		FT_CHECK(st.st_size >= (4 << 20));
+		FT_CHECK(st.st_blocks * 512 <= (1 << 20));
+		found++;
+	}
+	closedir(dir);
+	FT_CHECK(found == 1);
+	FT_RET(ops->chunk_put(b, c), 0);
+	expect_idle(b);
+	ops->close(b);
+	munmap(buf, FAB_CHUNK);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const all[] = {"basic", "errors", "zero",	"fork",
@@ -618,6 +666,8 @@ int main(int argc, char **argv)
 			t_threads();
 		else if (!strcmp(t, "two"))
 			t_two();
+		else if (!strcmp(t, "trim"))
+			t_trim();
 		else if (!strncmp(t, "lose=", 5))
 			t_lose((pid_t)atol(t + 5));
 		else if (!strncmp(t, "enospc", 6))
