@@ -1256,6 +1256,7 @@ static void fault_staged(size_t p)
 static void handle_fault(const struct uffd_msg *m)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address;
+	uint32_t st;
 	size_t p;
 
 	if (m->event == UFFD_EVENT_FORK) {
@@ -1301,16 +1302,21 @@ static void handle_fault(const struct uffd_msg *m)
 		fault_never(p);
 		break;
 	case PG_REMOTE:
+	case PG_SAME:
 		fault_remote(p);
+		/* never a thread left asleep: were the page still out (a
+		 * stream rule that brought nothing), it comes back now */
+		st = PG_STATE(pg.pt[p]);
+		if (FM_UNLIKELY(st == PG_REMOTE || st == PG_SAME)) {
+			FM_DBG(pager, "fault at page %zu left unserved", p);
+			bring(p, 1);
+		}
 		break;
 	case PG_WRITING:
 		fault_staged(p);
 		break;
 	case PG_FETCHING:
 		break; /* its completion wakes every waiter */
-	case PG_SAME:
-		fault_remote(p);
-		break;
 	default:
 		/* Resolved by a batch since the fault was queued: install()
 		 * finds the page present and wakes the thread. Were it absent
