@@ -130,9 +130,20 @@ fmp_check_rss() {
 }
 
 # fmp_check_paged TAG - run TAG evicted and fetched pages (FARMEM_STATS=1).
+# With fmp_paged=evicted, evictions only: for a program whose evicted
+# pages come back after the statistics are printed (at exit).
 fmp_check_paged() {
 	fmp_ev=$(fm_stat_bytes "$1" evicted)
 	fmp_fe=$(fm_stat_bytes "$1" fetched)
+	if [ "${fmp_paged:-}" = evicted ]; then
+		if [ "$fmp_ev" -gt 0 ]; then
+			fm_ok "$1: $((fmp_ev / 1048576)) MiB evicted"
+		else
+			fm_fail "$1: nothing evicted: the pager did not page"
+			fm_show "$1"
+		fi
+		return
+	fi
 	if [ "$fmp_ev" -gt 0 ] && [ "$fmp_fe" -gt 0 ]; then
 		fm_ok "$1: $((fmp_ev / 1048576)) MiB evicted, $((fmp_fe / 1048576)) MiB fetched"
 	else

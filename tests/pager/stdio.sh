@@ -8,5 +8,10 @@
 fmp_need_uffd
 fmp_need_prog stdio
 fmp_baseline stdio.tiny "$FMP_BIN/stdio" 1
+# the buffer comes back while exit flushes it, after the statistics are
+# printed (and the 128 MiB, one byte repeated, leave as one word each):
+# what proves the flush is the output, and the program's check that the
+# buffer was out
+fmp_paged=evicted
 fmp_compare stdio 32 "$FMP_BIN/stdio" 128
 fm_finish
