@@ -1219,8 +1219,11 @@ static void fault_remote(size_t p)
 		pg.streams[s].behind = p;
 		pg.streams[s].start = p;
 	}
-	n = bring(p, max);
-	ahead = same ? 0 : n - 1;
+	/* the whole window, in as many transfers as it takes: pages
+	 * written at different times are not in consecutive slots */
+	ahead = 0;
+	n = (unsigned)(bring_span(p, p + max, true, &ahead) - p);
+	ahead -= !same;
 	if (pg.streams[s].level == 3) {
 		/* a sure stream: the window after this one is read too, once
 		 * this one is in place (the program goes on meanwhile), so
