@@ -925,7 +925,6 @@ static void make_room(size_t n)
 		backend_ready();
 	if (pg.resident + n <= pg.budget)
 		return;
-	backend_ready();
 	while (pg.resident + n > pg.low) {
 		if (pg.resident - pg.leaving + n > pg.low && evict_batch() > 0)
 			continue;
@@ -1341,10 +1340,8 @@ static void go_home(void)
 			pg.stage_info[PG_IDX(pg.pt[p])].cancelled = true;
 			install(p, stage_addr(PG_IDX(pg.pt[p])));
 			note_resident(1);
-		} else if (st == PG_REMOTE) {
-			p += fetch_run(p, PREFETCH_MAX) - 1;
-		} else if (st == PG_SAME) {
-			p += same_run(p, SAME_MAX) - 1;
+		} else if (st == PG_REMOTE || st == PG_SAME) {
+			p += bring(p, PREFETCH_MAX) - 1;
 		}
 	}
 	while (pg.inflight)
