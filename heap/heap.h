@@ -148,6 +148,7 @@ struct pager_stats {
 	uint64_t prefetched;	  /* of those, read ahead of a fault */
 	uint64_t discarded;	  /* pages dropped by free/madvise */
 	uint64_t move_busy;	  /* evictions that met a shared page */
+	uint64_t move_unreported; /* pages moved by a failed UFFDIO_MOVE */
 	uint64_t copied_out;	  /* read-only pages evicted by a copy */
 	uint64_t runtime_faults;  /* faults by runtime threads (bugs) */
 	uint64_t resident_peak;	  /* pages */

@@ -86,6 +86,11 @@ static void pager_print(char *buf, size_t len, size_t *o)
 		put(buf, len, o, "  %-22s %s (copied out: mprotect'ed)\n",
 		    "read-only evicted",
 		    pre_format_size(p.copied_out * HEAP_PAGE, a, sizeof(a)));
+	if (p.move_unreported)
+		put(buf, len, o,
+		    "  %-22s %llu pages (moved by the kernel, reported not "
+		    "moved)\n",
+		    "moves misreported", (unsigned long long)p.move_unreported);
 	put(buf, len, o, "  %-22s %s (%s read ahead)\n", "fetched",
 	    pre_format_size(p.fetched * HEAP_PAGE, a, sizeof(a)),
 	    pre_format_size(p.prefetched * HEAP_PAGE, b, sizeof(b)));
