@@ -649,17 +649,29 @@ static unsigned moved_anyway(size_t p, unsigned s, unsigned n)
 	return k;
 }
 
+/* UFFDIO_MOVE of @n pages from @p to staging @s, the pages it moved
+ * without saying included. Returns pages moved; *@rc the ioctl's
+ * result. */
+static unsigned move_pages(size_t p, unsigned s, unsigned n, int *rc)
+{
+	size_t done;
+	unsigned k;
+
+	*rc = prim_uffd_move(pg.uffd, stage_addr(s), page_addr(p),
+			     (size_t)n << PG_SHIFT, &done);
+	k = (unsigned)(done >> PG_SHIFT);
+	if (*rc && k < n)
+		k += moved_anyway(p + k, s + k, n - k);
+	return k;
+}
+
 /* Moves @n pages from @p to staging @s. Returns pages moved, or a negative
  * errno if none could be. */
 static int move_run(size_t p, unsigned s, unsigned n)
 {
-	size_t done;
-	int rc = prim_uffd_move(pg.uffd, stage_addr(s), page_addr(p),
-				(size_t)n << PG_SHIFT, &done);
-	unsigned k = (unsigned)(done >> PG_SHIFT);
+	int rc;
+	unsigned k = move_pages(p, s, n, &rc);
 
-	if (rc && k < n)
-		k += moved_anyway(p + k, s + k, n - k);
 	if (k)
 		return (int)k;
 	if (rc == -EBUSY) {
@@ -673,9 +685,7 @@ static int move_run(size_t p, unsigned s, unsigned n)
 		pg.st.move_busy++;
 		__atomic_fetch_add((uint64_t *)page_addr(p), 0,
 				   __ATOMIC_RELAXED);
-		rc = prim_uffd_move(pg.uffd, stage_addr(s), page_addr(p),
-				    HEAP_PAGE, &done);
-		if (rc == 0 || moved_anyway(p, s, 1))
+		if (move_pages(p, s, 1, &rc))
 			return 1;
 	}
 	return rc;
