@@ -540,15 +540,14 @@ static int ofi_fabric_open(struct fab_backend *b)
 	 * open; 1 KiB keeps them at ~4 MiB. RMA does not go through them. */
 	if (getenv("FI_OFI_RXM_BUFFER_SIZE") == NULL)
 		setenv("FI_OFI_RXM_BUFFER_SIZE", "1024", 0);
-	/* and its receive queues, never used: 6 MiB less resident per
-	 * process (private heap 21 -> 15 MiB here). Halving the transmit
-	 * queue too would save 6 MiB more, and cost 10-25% of throughput
-	 * under pressure (tests/pager/fill.sh). */
+	/* and its receive queues, never used (they size its completion
+	 * queue too, see below) */
 	setenv("FI_OFI_RXM_RX_SIZE", "64", 0);
 	setenv("FI_OFI_RXM_MSG_RX_SIZE", "64", 0);
 	/* our endpoint's peers are our servers, not the ranks of a job:
-	 * ofi_rxm sizes its completion queue for the universe (1024 by
-	 * default: 12 MiB resident with tcp, 192 KiB for 16) */
+	 * ofi_rxm sizes its completion queue as its connections' queues
+	 * (128 + 64) times the universe (1024 by default: 12 MiB with tcp,
+	 * 192 KiB for 16). FI_OFI_RXM_TX_SIZE makes no difference. */
 	if (getenv("FI_UNIVERSE_SIZE") == NULL)
 		setenv("FI_UNIVERSE_SIZE", "16", 0);
 	if (!lib.getinfo && !lib.err)
