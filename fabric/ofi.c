@@ -528,18 +528,16 @@ static int ofi_fabric_open(struct fab_backend *b)
 
 	/* libfabric must not watch our memory: the runtime registers its
 	 * own buffers, and a monitor would hook munmap or use userfaultfd.
-	 * Set before libfabric reads its environment. */
-	if (getenv("FI_MR_CACHE_MONITOR") == NULL)
-		setenv("FI_MR_CACHE_MONITOR", "disabled", 0);
+	 * Set before libfabric reads its environment; none of these
+	 * overrides what the user set. */
+	setenv("FI_MR_CACHE_MONITOR", "disabled", 0);
 	/* small writes must not wait for an ACK (Nagle): ms stalls */
-	if (getenv("FI_TCP_NODELAY") == NULL)
-		setenv("FI_TCP_NODELAY", "1", 0);
+	setenv("FI_TCP_NODELAY", "1", 0);
 	/* ofi_rxm's bounce buffers carry messages, which we never send:
 	 * at the default 16 KiB its pools cost ~60 MiB resident per
 	 * endpoint (per process, forked children included) and 70 ms to
 	 * open; 1 KiB keeps them at ~4 MiB. RMA does not go through them. */
-	if (getenv("FI_OFI_RXM_BUFFER_SIZE") == NULL)
-		setenv("FI_OFI_RXM_BUFFER_SIZE", "1024", 0);
+	setenv("FI_OFI_RXM_BUFFER_SIZE", "1024", 0);
 	/* and its receive queues, never used (they size its completion
 	 * queue too, see below) */
 	setenv("FI_OFI_RXM_RX_SIZE", "64", 0);
@@ -548,8 +546,7 @@ static int ofi_fabric_open(struct fab_backend *b)
 	 * ofi_rxm sizes its completion queue as its connections' queues
 	 * (128 + 64) times the universe (1024 by default: 12 MiB with tcp,
 	 * 192 KiB for 16). FI_OFI_RXM_TX_SIZE makes no difference. */
-	if (getenv("FI_UNIVERSE_SIZE") == NULL)
-		setenv("FI_UNIVERSE_SIZE", "16", 0);
+	setenv("FI_UNIVERSE_SIZE", "16", 0);
 	if (!lib.getinfo && !lib.err)
 		ofi_pick_iface(b);
 	pthread_once(&lib_once, lib_load);
